@@ -1,0 +1,245 @@
+//! Field specs: "in objects of this group/version/kind, the field at this `/`-separated path".
+//! Every built-in transformer (namespace, prefix, labels, name references, images…) is driven by
+//! lists of them. Traversal follows kustomize: a sequence on the way is walked element by element,
+//! missing fields are created only when the spec says `create` (intermediates as mappings).
+
+use crate::manifest::{Gvk, Object};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default, rename = "create")]
+    pub create: bool,
+}
+
+impl FieldSpec {
+    /// A spec for any kind.
+    pub fn any(path: &str, create: bool) -> FieldSpec {
+        FieldSpec {
+            path: path.to_string(),
+            create,
+            ..Default::default()
+        }
+    }
+
+    /// A spec for one group and kind.
+    pub fn of(group: &str, kind: &str, path: &str, create: bool) -> FieldSpec {
+        FieldSpec {
+            group: group.to_string(),
+            kind: kind.to_string(),
+            path: path.to_string(),
+            create,
+            ..Default::default()
+        }
+    }
+
+    /// Does this spec apply to objects of this GVK?
+    pub fn matches_gvk(&self, gvk: &Gvk) -> bool {
+        (self.kind.is_empty() || self.kind == gvk.kind)
+            && (self.group.is_empty() || self.group == gvk.group)
+            && (self.version.is_empty() || self.version == gvk.version)
+    }
+
+    /// The same field of the same kinds (kustomize merges such specs, keeping the first).
+    pub fn same_target(&self, other: &FieldSpec) -> bool {
+        self.group == other.group
+            && self.version == other.version
+            && self.kind == other.kind
+            && self.path == other.path
+    }
+}
+
+/// What to create at the end of the path when it is missing and the spec allows creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Never create (the spec's `create` is ignored).
+    Never,
+    Scalar,
+    Map,
+    Seq,
+}
+
+/// Split a field-spec path on `/`, honouring `\/` escapes and an optional leading `/`.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    if parts.len() > 1 && parts[0].is_empty() {
+        parts.remove(0);
+    }
+    let mut out: Vec<String> = Vec::with_capacity(parts.len());
+    for p in parts {
+        if let Some(last) = out.last_mut()
+            && last.ends_with('\\')
+        {
+            last.pop();
+            last.push('/');
+            last.push_str(p);
+            continue;
+        }
+        out.push(p.to_string());
+    }
+    out
+}
+
+/// Visit every field the spec names in `obj` (whose GVK must already have been matched),
+/// calling `f` on each. `f` may replace the value. Errors name the path.
+pub fn visit<F>(obj: &mut Object, spec: &FieldSpec, create: Create, f: &mut F) -> Result<(), String>
+where
+    F: FnMut(&mut Value) -> Result<(), String>,
+{
+    let path = split_path(&spec.path);
+    let create = if spec.create { create } else { Create::Never };
+    visit_map(obj, &path, create, f)
+}
+
+fn visit_map<F>(obj: &mut Object, path: &[String], create: Create, f: &mut F) -> Result<(), String>
+where
+    F: FnMut(&mut Value) -> Result<(), String>,
+{
+    let Some((first, rest)) = path.split_first() else {
+        return Ok(());
+    };
+    let (name, is_seq) = match first.strip_suffix("[]") {
+        Some(n) => (n, true),
+        None => (first.as_str(), false),
+    };
+    if name.is_empty() {
+        return Err("cannot set or create an empty field name".to_string());
+    }
+    let kind = if create == Create::Never || is_seq {
+        None
+    } else if rest.is_empty() {
+        Some(create)
+    } else {
+        Some(Create::Map)
+    };
+    if !obj.contains_key(name) {
+        match kind {
+            None => return Ok(()),
+            Some(k) => {
+                obj.insert(name.to_string(), new_node(k));
+            }
+        }
+    }
+    let field = obj.get_mut(name).expect("present");
+    if field.is_null() {
+        if let Some(k) = kind {
+            *field = new_node(k);
+        } else if is_seq {
+            // A null hinted as a sequence: nothing to visit.
+            return Ok(());
+        }
+    }
+    visit_value(field, rest, create, f)
+}
+
+fn visit_value<F>(v: &mut Value, path: &[String], create: Create, f: &mut F) -> Result<(), String>
+where
+    F: FnMut(&mut Value) -> Result<(), String>,
+{
+    if path.is_empty() {
+        return f(v);
+    }
+    match v {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                visit_value(item, path, create, f)?;
+            }
+            Ok(())
+        }
+        Value::Object(m) => visit_map(m, path, create, f),
+        _ => Err("expected sequence or mapping node".to_string()),
+    }
+}
+
+fn new_node(k: Create) -> Value {
+    match k {
+        Create::Map => Value::Object(Object::new()),
+        Create::Seq => Value::Array(Vec::new()),
+        // An empty scalar: the setter decides its value.
+        Create::Scalar | Create::Never => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn splits_with_escapes() {
+        assert_eq!(split_path("a/b/c"), vec!["a", "b", "c"]);
+        assert_eq!(split_path("/a/b"), vec!["a", "b"]);
+        assert_eq!(
+            split_path("metadata/annotations/x.io\\/y"),
+            vec!["metadata", "annotations", "x.io/y"]
+        );
+    }
+
+    #[test]
+    fn walks_sequences_and_creates_maps() {
+        let mut o = json!({"spec":{"containers":[{"name":"a"},{"name":"b"}]}})
+            .as_object()
+            .unwrap()
+            .clone();
+        let mut seen = vec![];
+        visit(
+            &mut o,
+            &FieldSpec::any("spec/containers/name", false),
+            Create::Scalar,
+            &mut |v| {
+                seen.push(v.as_str().unwrap().to_string());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, vec!["a", "b"]);
+        visit(
+            &mut o,
+            &FieldSpec::any("metadata/labels", true),
+            Create::Map,
+            &mut |v| {
+                v.as_object_mut().unwrap().insert("x".into(), json!("y"));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(o["metadata"]["labels"]["x"], "y");
+        // Not created without `create`.
+        let mut touched = false;
+        visit(
+            &mut o,
+            &FieldSpec::any("spec/selector", false),
+            Create::Map,
+            &mut |_| {
+                touched = true;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(!touched);
+        assert!(o["spec"].get("selector").is_none());
+    }
+
+    #[test]
+    fn scalar_on_the_way_is_an_error() {
+        let mut o = json!({"spec":"oops"}).as_object().unwrap().clone();
+        let r = visit(
+            &mut o,
+            &FieldSpec::any("spec/x", true),
+            Create::Scalar,
+            &mut |_| Ok(()),
+        );
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! Warden: guards GitOps config repositories.
+//!
+//! The pure core (no network, no clock, no globals) lives in [`yaml`], [`manifest`] and
+//! [`kustomize`]; later layers (checks, diff, report, the GitHub App) build on them.
+
+pub mod kustomize;
+pub mod manifest;
+pub mod yaml;
