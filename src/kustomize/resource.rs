@@ -82,24 +82,43 @@ impl Resource {
         manifest::id_of(&self.obj)
     }
 
+    /// The ids stored before renames, oldest first. Like kustomize, they carry the current
+    /// group and version, and the effective namespace at the time they were stored.
+    pub fn prev_ids(&self) -> Vec<ResId> {
+        let cur = self.gvk();
+        self.previous
+            .iter()
+            .map(|p| ResId {
+                gvk: Gvk {
+                    group: cur.group.clone(),
+                    version: cur.version.clone(),
+                    kind: p.gvk.kind.clone(),
+                },
+                namespace: p.namespace.clone(),
+                name: p.name.clone(),
+            })
+            .collect()
+    }
+
     /// The id the object had when it was first read or generated.
     pub fn org_id(&self) -> ResId {
-        self.previous
-            .first()
-            .cloned()
+        self.prev_ids()
+            .into_iter()
+            .next()
             .unwrap_or_else(|| self.cur_id())
     }
 
     /// Every id the object has had, the current one last.
     pub fn all_ids(&self) -> Vec<ResId> {
-        let mut v = self.previous.clone();
+        let mut v = self.prev_ids();
         v.push(self.cur_id());
         v
     }
 
-    /// Remember the current id before it is changed.
+    /// Remember the current id before it is changed (with its effective namespace).
     pub fn store_previous_id(&mut self) {
-        let id = self.cur_id();
+        let mut id = self.cur_id();
+        id.namespace = super::effective_namespace(&id.gvk, &id.namespace).to_string();
         self.previous.push(id);
     }
 
@@ -159,10 +178,22 @@ fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
 /// The (apiVersion, kind) pairs kustomize knows to be cluster-scoped (its built-in OpenAPI data).
 /// Anything else, custom resources included, is treated as namespaced.
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
-    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io/v1beta1", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io/v1beta1", "ValidatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "ValidatingWebhookConfiguration",
+    ),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
     ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition"),
     ("apiregistration.k8s.io/v1", "APIService"),
@@ -170,7 +201,10 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("certificates.k8s.io/v1", "CertificateSigningRequest"),
     ("certificates.k8s.io/v1beta1", "CertificateSigningRequest"),
     ("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io/v1beta1", "PriorityLevelConfiguration"),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta1",
+        "PriorityLevelConfiguration",
+    ),
     ("networking.k8s.io/v1", "IngressClass"),
     ("networking.k8s.io/v1beta1", "IngressClass"),
     ("node.k8s.io/v1", "RuntimeClass"),

@@ -130,7 +130,9 @@ pub fn id_of(obj: &Object) -> ResId {
         namespace: get_str(obj, &["metadata", "namespace"])
             .unwrap_or("")
             .to_string(),
-        name: get_str(obj, &["metadata", "name"]).unwrap_or("").to_string(),
+        name: get_str(obj, &["metadata", "name"])
+            .unwrap_or("")
+            .to_string(),
     }
 }
 

@@ -40,7 +40,11 @@ pub struct Document {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum YamlError {
     #[error("line {line}, column {col}: {msg}")]
-    Syntax { line: usize, col: usize, msg: String },
+    Syntax {
+        line: usize,
+        col: usize,
+        msg: String,
+    },
     #[error("{what} exceeds the limit of {limit}")]
     Limit { what: &'static str, limit: usize },
 }

@@ -1,0 +1,1266 @@
+//! One build: read the kustomization tree, accumulate resources level by level, run each level's
+//! generators and transformers in kustomize's order, then the whole-build steps (hash suffixes,
+//! name references, vars, local-config removal, sorting).
+
+use super::config::TransformerConfig;
+use super::fieldspec::FieldSpec;
+use super::fs::{self, Entry, FileSystem};
+use super::kustomization::{FILE_NAMES, Kustomization, Patch};
+use super::resource::{Behavior, Resource};
+use super::{
+    Error, Result, effective_namespace, generators, nameref, replacements, selector, smp,
+    transform, vars,
+};
+use crate::manifest::{Object, Origin, PatchOrigin, ResId};
+use crate::yaml::{self, Limits};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Bounds on one build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub yaml: Limits,
+    /// Largest file read, in bytes.
+    pub max_file_bytes: usize,
+    /// Deepest chain of kustomizations including one another.
+    pub max_nesting: usize,
+    /// Most objects in one build.
+    pub max_resources: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            yaml: Limits::default(),
+            max_file_bytes: 16 << 20,
+            max_nesting: 64,
+            max_resources: 100_000,
+        }
+    }
+}
+
+/// The result of a build.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub resources: Vec<Resource>,
+    /// Every file the build read (its input closure), absolute.
+    pub inputs: BTreeSet<PathBuf>,
+}
+
+impl Rendered {
+    /// The objects as `kubectl kustomize` prints them.
+    pub fn to_yaml(&self) -> String {
+        let docs: Vec<&Value> = Vec::new();
+        let _ = docs;
+        let mut out = String::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            if i > 0 {
+                out.push_str("---\n");
+            }
+            out.push_str(&yaml::to_yaml(&Value::Object(r.obj.clone())));
+        }
+        out
+    }
+}
+
+/// Build the kustomization in `dir` (absolute) from `fs`.
+pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Rendered> {
+    let dir = fs::clean(dir);
+    let mut b = Builder {
+        fs,
+        opts,
+        inputs: BTreeSet::new(),
+        stack: Vec::new(),
+        top: dir.clone(),
+        origin_annotations: false,
+    };
+    let (k, kfile) = b.load_kustomization(&dir)?;
+    b.origin_annotations = k.build_metadata.iter().any(|m| m == "originAnnotations");
+    for m in &k.build_metadata {
+        if ![
+            "originAnnotations",
+            "transformerAnnotations",
+            "managedByLabel",
+        ]
+        .contains(&m.as_str())
+        {
+            return Err(Error::new(format!(
+                "{}: buildMetadata: unknown option '{m}' (expected originAnnotations, transformerAnnotations or managedByLabel)",
+                b.show(&kfile)
+            )));
+        }
+    }
+    b.stack.push(dir.clone());
+    let mut acc = Acc::default();
+    b.accumulate_target(&dir, &kfile, &k, &mut acc)?;
+    b.stack.pop();
+    let mut res = acc.res;
+    // Content-hash suffixes on generated names.
+    for r in res.iter_mut() {
+        if r.needs_hash {
+            let h = generators::hash_suffix(&r.obj).map_err(|e| Error::new(e.to_string()))?;
+            r.store_previous_id();
+            let n = format!("{}-{}", r.name(), h);
+            r.set_name(&n);
+        }
+    }
+    nameref::fix_references(&mut res, &acc.cfg.name_reference)?;
+    if !acc.vars.is_empty() {
+        vars::resolve(&mut res, &acc.vars, &acc.cfg.var_reference).map_err(Error::new)?;
+    }
+    res.retain(|r| {
+        !r.annotations()
+            .iter()
+            .any(|(k, v)| k == "config.kubernetes.io/local-config" && v != "false")
+    });
+    sort(&mut res, k.sort_options.as_ref())?;
+    if k.build_metadata.iter().any(|m| m == "managedByLabel") {
+        let specs = vec![FieldSpec::any("metadata/labels", true)];
+        transform::add_map_entries(
+            &mut res,
+            &[(
+                "app.kubernetes.io/managed-by".to_string(),
+                "kustomize-(devel)".to_string(),
+            )],
+            &specs,
+        )?;
+    }
+    Ok(Rendered {
+        resources: res,
+        inputs: b.inputs,
+    })
+}
+
+#[derive(Default)]
+struct Acc {
+    res: Vec<Resource>,
+    cfg: TransformerConfig,
+    vars: Vec<vars::Var>,
+}
+
+impl Acc {
+    fn new() -> Acc {
+        Acc {
+            cfg: TransformerConfig::defaults().clone(),
+            ..Default::default()
+        }
+    }
+}
+
+struct Builder<'a> {
+    fs: &'a dyn FileSystem,
+    opts: &'a BuildOptions,
+    inputs: BTreeSet<PathBuf>,
+    /// Kustomization directories being built (cycle detection).
+    stack: Vec<PathBuf>,
+    top: PathBuf,
+    origin_annotations: bool,
+}
+
+fn is_remote(p: &str) -> bool {
+    p.contains("://")
+        || p.starts_with("git@")
+        || p.starts_with("github.com/")
+        || p.starts_with("gitlab.com/")
+        || p.starts_with("bitbucket.org/")
+        || p.contains("?ref=")
+        || p.contains(".git//")
+}
+
+impl Builder<'_> {
+    /// A path as shown in messages: relative to the build directory.
+    fn show(&self, p: &Path) -> String {
+        fs::relative(p, &self.top)
+    }
+
+    fn read(&mut self, path: &Path) -> Result<Vec<u8>> {
+        let bytes = self
+            .fs
+            .read(path)
+            .map_err(|e| Error::new(format!("{}: {e}", self.show(path))))?;
+        self.inputs.insert(path.to_path_buf());
+        if bytes.len() > self.opts.max_file_bytes {
+            return Err(Error::new(format!(
+                "{}: file is larger than the limit of {} bytes",
+                self.show(path),
+                self.opts.max_file_bytes
+            )));
+        }
+        Ok(bytes)
+    }
+
+    fn read_text(&mut self, path: &Path) -> Result<String> {
+        let b = self.read(path)?;
+        String::from_utf8(b)
+            .map_err(|_| Error::new(format!("{}: not valid UTF-8 text", self.show(path))))
+    }
+
+    /// Resolve a file named in the kustomization in `root`; kubectl's load restrictor allows
+    /// only files inside that directory.
+    fn restricted(&self, root: &Path, rel: &str, field: &str) -> Result<PathBuf> {
+        if is_remote(rel) {
+            return Err(Error::new(format!(
+                "{}: {field}: remote file '{rel}' is not supported (Warden never fetches from the network)",
+                self.show(root)
+            )));
+        }
+        let p = fs::clean(&root.join(rel));
+        let real = self.fs.real_path(&p);
+        let real_root = self.fs.real_path(root);
+        if !real.starts_with(&real_root) {
+            return Err(Error::new(format!(
+                "{}: {field}: security; file '{}' is not in or below '{}'",
+                self.show(root),
+                self.show(&p),
+                self.show(root)
+            )));
+        }
+        Ok(p)
+    }
+
+    fn load_kustomization(&mut self, dir: &Path) -> Result<(Kustomization, PathBuf)> {
+        let mut found = Vec::new();
+        for n in FILE_NAMES {
+            let p = dir.join(n);
+            if self.fs.entry(&p) == Some(Entry::File) {
+                found.push(p);
+            }
+        }
+        let kfile = match found.len() {
+            0 => {
+                return Err(Error::new(format!(
+                    "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
+                    self.show(dir)
+                )));
+            }
+            1 => found.remove(0),
+            _ => {
+                return Err(Error::new(format!(
+                    "found multiple kustomization files under: {}",
+                    self.show(dir)
+                )));
+            }
+        };
+        let text = self.read_text(&kfile)?;
+        let docs = yaml::parse_stream(&text, &self.opts.yaml)
+            .map_err(|e| Error::new(format!("{}: {e}", self.show(&kfile))))?;
+        let v = match docs.len() {
+            0 => Value::Null,
+            1 => docs
+                .into_iter()
+                .next()
+                .map(|d| d.value)
+                .unwrap_or(Value::Null),
+            _ => {
+                return Err(Error::new(format!(
+                    "{}: a kustomization file must hold one YAML document",
+                    self.show(&kfile)
+                )));
+            }
+        };
+        let k = Kustomization::from_value(v)
+            .map_err(|e| Error::new(format!("{}: {e}", self.show(&kfile))))?;
+        self.refuse_unsupported(&k, &kfile)?;
+        Ok((k, kfile))
+    }
+
+    fn refuse_unsupported(&self, k: &Kustomization, kfile: &Path) -> Result<()> {
+        let f = self.show(kfile);
+        let refuse = |field: &str, why: &str| Err(Error::new(format!("{f}: {field}: {why}")));
+        if !k.helm_charts.is_empty()
+            || !k.helm_chart_inflation_generator.is_empty()
+            || k.helm_globals.is_some()
+        {
+            return refuse(
+                "helmCharts",
+                "Helm chart inflation is not supported by Warden (it would run helm on the repo's behalf)",
+            );
+        }
+        if !k.generators.is_empty() {
+            return refuse(
+                "generators",
+                "generator plugins are not supported (Warden never executes code from a repo)",
+            );
+        }
+        if !k.transformers.is_empty() {
+            return refuse(
+                "transformers",
+                "transformer plugins are not supported (Warden never executes code from a repo)",
+            );
+        }
+        if !k.validators.is_empty() {
+            return refuse(
+                "validators",
+                "validator plugins are not supported (Warden never executes code from a repo)",
+            );
+        }
+        Ok(())
+    }
+
+    fn accumulate_target(
+        &mut self,
+        dir: &Path,
+        kfile: &Path,
+        k: &Kustomization,
+        acc: &mut Acc,
+    ) -> Result<()> {
+        if acc.cfg.name_prefix.is_empty() && acc.cfg.name_reference.is_empty() {
+            acc.cfg = TransformerConfig::defaults().clone();
+        }
+        self.accumulate_resources(dir, kfile, &k.resources, acc)?;
+        for c in &k.configurations {
+            let p = self.restricted(dir, c, "configurations")?;
+            let text = self.read_text(&p)?;
+            for d in yaml::parse_stream(&text, &self.opts.yaml)
+                .map_err(|e| Error::new(format!("{}: {e}", self.show(&p))))?
+            {
+                let cfg = TransformerConfig::from_value(&d.value)
+                    .map_err(|e| Error::new(format!("{}: {e}", self.show(&p))))?;
+                acc.cfg.merge(&cfg);
+            }
+        }
+        for c in &k.crds {
+            // CRD files are read (they belong to the input closure); their name-reference
+            // annotations are not interpreted yet.
+            let p = self.restricted(dir, c, "crds")?;
+            self.read(&p)?;
+        }
+        self.run_generators(dir, kfile, k, acc)?;
+        for c in &k.components {
+            self.accumulate_dir(dir, c, true, acc)
+                .map_err(|e| e.context("accumulating components"))?;
+        }
+        self.run_transformers(dir, kfile, k, acc)?;
+        for v in &k.vars {
+            let var: vars::Var = serde_json::from_value(v.clone())
+                .map_err(|e| Error::new(format!("{}: vars: {e}", self.show(kfile))))?;
+            if acc.vars.iter().any(|x| x.name == var.name) {
+                return Err(Error::new(format!(
+                    "{}: vars: var '{}' already encountered",
+                    self.show(kfile),
+                    var.name
+                )));
+            }
+            acc.vars.push(var);
+        }
+        if acc.res.len() > self.opts.max_resources {
+            return Err(Error::new(format!(
+                "the build produces more than {} objects",
+                self.opts.max_resources
+            )));
+        }
+        Ok(())
+    }
+
+    fn accumulate_resources(
+        &mut self,
+        dir: &Path,
+        kfile: &Path,
+        paths: &[String],
+        acc: &mut Acc,
+    ) -> Result<()> {
+        for rel in paths {
+            if is_remote(rel) {
+                return Err(Error::new(format!(
+                    "{}: resources: remote resource '{rel}' is not supported (Warden never fetches from the network)",
+                    self.show(kfile)
+                )));
+            }
+            let p = fs::clean(&dir.join(rel));
+            match self.fs.entry(&p) {
+                Some(Entry::File) => {
+                    let p = self.restricted(dir, rel, "resources")?;
+                    let loaded = self.load_resources(&p)?;
+                    for r in loaded {
+                        append(&mut acc.res, r).map_err(|e| {
+                            e.context(format!(
+                                "{}: merging resources from '{rel}'",
+                                self.show(kfile)
+                            ))
+                        })?;
+                    }
+                }
+                Some(Entry::Dir) => {
+                    self.accumulate_dir(dir, rel, false, acc)?;
+                }
+                None => {
+                    return Err(Error::new(format!(
+                        "{}: resources: '{rel}' does not exist (no file or directory at {})",
+                        self.show(kfile),
+                        self.show(&p)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Read the objects of one resource file.
+    fn load_resources(&mut self, p: &Path) -> Result<Vec<Resource>> {
+        let text = self.read_text(p)?;
+        let file = self.show(p);
+        let docs = yaml::parse_stream(&text, &self.opts.yaml)
+            .map_err(|e| Error::new(format!("{file}: {e}")))?;
+        let mut out = Vec::new();
+        for d in docs {
+            let origin = Origin {
+                file: file.clone(),
+                line: d.line,
+                ..Default::default()
+            };
+            expand_lists(d.value, &origin, &mut out)?;
+        }
+        if self.origin_annotations {
+            for r in out.iter_mut() {
+                set_annotation(r, "config.kubernetes.io/origin", &format!("path: {file}\n"));
+            }
+        }
+        Ok(out)
+    }
+
+    fn accumulate_dir(
+        &mut self,
+        parent: &Path,
+        rel: &str,
+        component: bool,
+        acc: &mut Acc,
+    ) -> Result<()> {
+        let dir = fs::clean(&parent.join(rel));
+        if self.stack.contains(&dir) {
+            return Err(Error::new(format!(
+                "cycle detected: '{}' includes itself (through {})",
+                self.show(&dir),
+                self.stack
+                    .iter()
+                    .map(|d| self.show(d))
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            )));
+        }
+        if self.stack.len() >= self.opts.max_nesting {
+            return Err(Error::new(format!(
+                "kustomizations nest deeper than {} levels at '{}'",
+                self.opts.max_nesting,
+                self.show(&dir)
+            )));
+        }
+        let (k, kfile) = self.load_kustomization(&dir)?;
+        if component && !k.is_component() {
+            return Err(Error::new(format!(
+                "expected kind 'Component' for path '{}' but got '{}'",
+                self.show(&dir),
+                k.kind
+            )));
+        }
+        if !component && k.is_component() {
+            return Err(Error::new(format!(
+                "expected kind != 'Component' for path '{}'",
+                self.show(&dir)
+            )));
+        }
+        self.stack.push(dir.clone());
+        let r = if component {
+            self.accumulate_target(&dir, &kfile, &k, acc)
+        } else {
+            let mut sub = Acc::new();
+            self.accumulate_target(&dir, &kfile, &k, &mut sub)
+                .and_then(|()| {
+                    for r in sub.res {
+                        append(&mut acc.res, r)?;
+                    }
+                    acc.cfg.merge(&sub.cfg);
+                    for v in sub.vars {
+                        if acc.vars.iter().any(|x| x.name == v.name) {
+                            return Err(Error::new(format!(
+                                "var '{}' already encountered",
+                                v.name
+                            )));
+                        }
+                        acc.vars.push(v);
+                    }
+                    Ok(())
+                })
+        };
+        self.stack.pop();
+        r.map_err(|e| e.context(format!("in '{}'", self.show(&dir))))
+    }
+
+    fn run_generators(
+        &mut self,
+        dir: &Path,
+        kfile: &Path,
+        k: &Kustomization,
+        acc: &mut Acc,
+    ) -> Result<()> {
+        let global: Option<generators::GeneratorOptions> =
+            match &k.generator_options {
+                Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| {
+                    Error::new(format!("{}: generatorOptions: {e}", self.show(kfile)))
+                })?),
+                None => None,
+            };
+        let kshow = self.show(kfile);
+        let lists = [
+            (
+                generators::GenKind::ConfigMap,
+                &k.config_map_generator,
+                "configMapGenerator",
+            ),
+            (
+                generators::GenKind::Secret,
+                &k.secret_generator,
+                "secretGenerator",
+            ),
+        ];
+        for (kind, list, field) in lists {
+            for v in list.iter() {
+                let args: generators::GeneratorArgs = serde_json::from_value(v.clone())
+                    .map_err(|e| Error::new(format!("{kshow}: {field}: {e}")))?;
+                let mut reader = |rel: &str| -> std::result::Result<Vec<u8>, String> {
+                    let p = self.restricted(dir, rel, field).map_err(|e| e.msg)?;
+                    self.read(&p).map_err(|e| e.msg)
+                };
+                let mut r = generators::generate(kind, &args, global.as_ref(), &mut reader)
+                    .map_err(|e| Error::new(format!("{kshow}: {field}: {e}")))?;
+                r.origin.file = kshow.clone();
+                if self.origin_annotations {
+                    let gen_kind = match kind {
+                        generators::GenKind::ConfigMap => "ConfigMapGenerator",
+                        generators::GenKind::Secret => "SecretGenerator",
+                    };
+                    set_annotation(
+                        &mut r,
+                        "config.kubernetes.io/origin",
+                        &format!(
+                            "configuredIn: {kshow}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {gen_kind}\n"
+                        ),
+                    );
+                }
+                absorb(&mut acc.res, r).map_err(|e| e.context(format!("{kshow}: {field}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn run_transformers(
+        &mut self,
+        dir: &Path,
+        kfile: &Path,
+        k: &Kustomization,
+        acc: &mut Acc,
+    ) -> Result<()> {
+        let kshow = self.show(kfile);
+        // patchesStrategicMerge
+        for (i, entry) in k.patches_strategic_merge.iter().enumerate() {
+            let patches = self.load_psm_entry(dir, entry)?;
+            for (patch, line) in patches {
+                let po = PatchOrigin {
+                    file: kshow.clone(),
+                    line,
+                };
+                let pid = crate::manifest::id_of(&patch);
+                let idx = find_one_by_any_id(&acc.res, &pid)
+                    .map_err(|e| Error::new(format!("{kshow}: patchesStrategicMerge[{i}]: {e}")))?;
+                apply_smp_at(&mut acc.res, idx, &patch, false, false, true, &po)
+                    .map_err(|e| e.context(format!("{kshow}: patchesStrategicMerge[{i}]")))?;
+            }
+        }
+        // patches
+        for (i, p) in k.patches.iter().enumerate() {
+            self.apply_patch_entry(dir, &kshow, i, p, acc)
+                .map_err(|e| e.context(format!("{kshow}: patches[{i}]")))?;
+        }
+        if !k.namespace.is_empty() {
+            transform::namespace(&mut acc.res, &k.namespace, &acc.cfg.namespace)?;
+        }
+        if !k.name_prefix.is_empty() {
+            transform::prefix_suffix(&mut acc.res, &k.name_prefix, &acc.cfg.name_prefix, true)?;
+        }
+        if !k.name_suffix.is_empty() {
+            transform::prefix_suffix(&mut acc.res, &k.name_suffix, &acc.cfg.name_suffix, false)?;
+        }
+        if !k.labels.is_empty() || k.common_labels.is_some() {
+            if let Some(cl) = &k.common_labels {
+                for l in &k.labels {
+                    if let Some(key) = l.pairs.keys().find(|x| cl.contains_key(*x)) {
+                        return Err(Error::new(format!(
+                            "{kshow}: label name '{key}' exists in both commonLabels and labels"
+                        )));
+                    }
+                }
+            }
+            for l in &k.labels {
+                let mut specs: Vec<FieldSpec> = Vec::new();
+                let mut add = |s: &FieldSpec| {
+                    if !specs.iter().any(|x| x.same_target(s)) {
+                        specs.push(s.clone());
+                    }
+                };
+                for s in &l.fields {
+                    add(s);
+                }
+                if l.include_selectors {
+                    for s in &acc.cfg.common_labels {
+                        add(s);
+                    }
+                } else {
+                    if l.include_templates {
+                        for s in &acc.cfg.template_labels {
+                            add(s);
+                        }
+                    }
+                    add(&FieldSpec::any("metadata/labels", true));
+                }
+                let pairs: Vec<(String, String)> = l
+                    .pairs
+                    .iter()
+                    .map(|(a, b)| (a.clone(), b.clone()))
+                    .collect();
+                transform::add_map_entries(&mut acc.res, &pairs, &specs)?;
+            }
+            if let Some(cl) = &k.common_labels {
+                let pairs: Vec<(String, String)> =
+                    cl.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+                transform::add_map_entries(&mut acc.res, &pairs, &acc.cfg.common_labels)?;
+            }
+        }
+        if let Some(ca) = &k.common_annotations {
+            let pairs: Vec<(String, String)> =
+                ca.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+            transform::add_map_entries(&mut acc.res, &pairs, &acc.cfg.common_annotations)?;
+        }
+        // patchesJson6902
+        for (i, p) in k.patches_json6902.iter().enumerate() {
+            self.apply_legacy_json6902(dir, p, acc)
+                .map_err(|e| e.context(format!("{kshow}: patchesJson6902[{i}]")))?;
+        }
+        if !k.replicas.is_empty() {
+            transform::replicas(&mut acc.res, &k.replicas, &acc.cfg.replicas)
+                .map_err(|e| e.context(format!("{kshow}: replicas")))?;
+        }
+        if !k.images.is_empty() {
+            transform::images(&mut acc.res, &k.images, &acc.cfg.images)
+                .map_err(|e| e.context(format!("{kshow}: images")))?;
+        }
+        if !k.replacements.is_empty() {
+            let mut all = Vec::new();
+            for (i, entry) in k.replacements.iter().enumerate() {
+                let only_path = entry
+                    .as_object()
+                    .filter(|m| m.len() == 1)
+                    .and_then(|m| m.get("path"))
+                    .and_then(|p| p.as_str());
+                match only_path {
+                    Some(rel) => {
+                        let p = self.restricted(dir, rel, "replacements")?;
+                        let text = self.read_text(&p)?;
+                        let docs = yaml::parse_stream(&text, &self.opts.yaml)
+                            .map_err(|e| Error::new(format!("{}: {e}", self.show(&p))))?;
+                        for d in docs {
+                            all.extend(
+                                replacements::parse_replacements(&d.value)
+                                    .map_err(|e| Error::new(format!("{}: {e}", self.show(&p))))?,
+                            );
+                        }
+                    }
+                    None => all.extend(
+                        replacements::parse_replacements(entry)
+                            .map_err(|e| Error::new(format!("{kshow}: replacements[{i}]: {e}")))?,
+                    ),
+                }
+            }
+            replacements::apply(&mut acc.res, &all)
+                .map_err(|e| Error::new(format!("{kshow}: replacements: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// A `patchesStrategicMerge` entry is inline YAML or a file path.
+    fn load_psm_entry(&mut self, dir: &Path, entry: &str) -> Result<Vec<(Object, usize)>> {
+        if let Ok(docs) = yaml::parse_stream(entry, &self.opts.yaml)
+            && !docs.is_empty()
+            && docs.iter().all(|d| d.value.is_object())
+        {
+            return patch_objects(
+                docs.into_iter().map(|d| (d.value, d.line)).collect(),
+                "inline patch",
+            );
+        }
+        let p = self.restricted(dir, entry, "patchesStrategicMerge")?;
+        let text = self.read_text(&p)?;
+        let docs = yaml::parse_stream(&text, &self.opts.yaml)
+            .map_err(|e| Error::new(format!("{}: {e}", self.show(&p))))?;
+        patch_objects(
+            docs.into_iter().map(|d| (d.value, d.line)).collect(),
+            &self.show(&p),
+        )
+    }
+
+    fn apply_patch_entry(
+        &mut self,
+        dir: &Path,
+        kshow: &str,
+        _i: usize,
+        p: &Patch,
+        acc: &mut Acc,
+    ) -> Result<()> {
+        let patch_text = p.patch.trim().to_string();
+        let (text, source) = match (patch_text.is_empty(), p.path.is_empty()) {
+            (true, true) => return Err(Error::new("must specify one of patch and path")),
+            (false, false) => {
+                return Err(Error::new("patch and path can't be set at the same time"));
+            }
+            (false, true) => (patch_text, kshow.to_string()),
+            (true, false) => {
+                let path = self.restricted(dir, &p.path, "patches")?;
+                let t = self.read_text(&path)?;
+                (t, self.show(&path))
+            }
+        };
+        let po = PatchOrigin {
+            file: source.clone(),
+            line: 0,
+        };
+        let target = match &p.target {
+            Some(t) => Some(compile_selector(t)?),
+            None => None,
+        };
+        let allow_name = p.options.get("allowNameChange").copied().unwrap_or(false);
+        let allow_kind = p.options.get("allowKindChange").copied().unwrap_or(false);
+        for key in p.options.keys() {
+            if key != "allowNameChange" && key != "allowKindChange" {
+                return Err(Error::new(format!("unknown patch option '{key}'")));
+            }
+        }
+        let sm = parse_sm_patch(&text, &self.opts.yaml);
+        let json = parse_json_patch(&text, &self.opts.yaml);
+        match (sm, json) {
+            (Ok(_), Ok(_)) => Err(Error::new(format!(
+                "illegally qualifies as both an SM and JSON patch: {source}"
+            ))),
+            (Err(_), Err(_)) => Err(Error::new(format!(
+                "unable to parse SM or JSON patch from {source}"
+            ))),
+            (Ok(patches), Err(_)) => {
+                if let Some(sel) = &target {
+                    if patches.len() > 1 {
+                        return Err(Error::new(format!(
+                            "Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field: {source}"
+                        )));
+                    }
+                    let patch = &patches[0];
+                    let selected: Vec<usize> = (0..acc.res.len())
+                        .filter(|&j| sel.matches(&acc.res[j]))
+                        .collect();
+                    let mut deleted = Vec::new();
+                    for j in selected {
+                        let mut pc = patch.clone();
+                        pc.insert(
+                            "apiVersion".into(),
+                            Value::String(acc.res[j].gvk().api_version()),
+                        );
+                        if apply_smp_at(&mut acc.res, j, &pc, allow_name, allow_kind, false, &po)? {
+                            deleted.push(j);
+                        }
+                    }
+                    for j in deleted.into_iter().rev() {
+                        acc.res.remove(j);
+                    }
+                } else {
+                    for patch in &patches {
+                        let pid = crate::manifest::id_of(patch);
+                        let j = find_one_by_any_id(&acc.res, &pid).map_err(|e| {
+                            Error::new(format!(
+                                "no resource matches strategic merge patch \"{pid}\": {e}"
+                            ))
+                        })?;
+                        apply_smp_at(&mut acc.res, j, patch, allow_name, allow_kind, true, &po)?;
+                    }
+                }
+                Ok(())
+            }
+            (Err(_), Ok(ops)) => {
+                let Some(sel) = &target else {
+                    return Err(Error::new(format!(
+                        "must specify a target for JSON patch {source}"
+                    )));
+                };
+                for r in acc.res.iter_mut() {
+                    if sel.matches(r) {
+                        r.store_previous_id();
+                        apply_json_patch(r, &ops)?;
+                        r.origin.patches.push(po.clone());
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn apply_legacy_json6902(&mut self, dir: &Path, p: &Patch, acc: &mut Acc) -> Result<()> {
+        let Some(t) = &p.target else {
+            return Err(Error::new("must specify a target"));
+        };
+        if t.get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("")
+            .is_empty()
+        {
+            return Err(Error::new("must specify the target name"));
+        }
+        let sel = compile_selector(t)?;
+        let (text, source) = match (p.path.is_empty(), p.patch.is_empty()) {
+            (true, true) => return Err(Error::new("empty file path and empty jsonOp")),
+            (false, false) => {
+                return Err(Error::new("must specify a file path or jsonOp, not both"));
+            }
+            (false, true) => {
+                let path = self.restricted(dir, &p.path, "patchesJson6902")?;
+                let t = self.read_text(&path)?;
+                (t, self.show(&path))
+            }
+            (true, false) => (p.patch.clone(), "inline".to_string()),
+        };
+        let ops = parse_json_patch(&text, &self.opts.yaml)
+            .map_err(|e| Error::new(format!("decoding {source}: {e}")))?;
+        if ops.0.is_empty() {
+            return Err(Error::new(format!(
+                "patch appears to be empty; file={source}"
+            )));
+        }
+        let po = PatchOrigin {
+            file: source,
+            line: 0,
+        };
+        for r in acc.res.iter_mut() {
+            if sel.matches(r) {
+                apply_json_patch(r, &ops)?;
+                r.origin.patches.push(po.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn compile_selector(t: &Value) -> Result<selector::Matcher> {
+    let s: selector::Selector =
+        serde_json::from_value(t.clone()).map_err(|e| Error::new(format!("target: {e}")))?;
+    s.compile().map_err(|e| Error::new(format!("target: {e}")))
+}
+
+fn set_annotation(r: &mut Resource, key: &str, value: &str) {
+    let md = r
+        .obj
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Object::new()));
+    if let Value::Object(md) = md {
+        let an = md
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Object::new()));
+        if an.is_null() {
+            *an = Value::Object(Object::new());
+        }
+        if let Value::Object(an) = an {
+            an.insert(key.to_string(), Value::String(value.to_string()));
+        }
+    }
+}
+
+fn patch_objects(docs: Vec<(Value, usize)>, source: &str) -> Result<Vec<(Object, usize)>> {
+    let mut out = Vec::new();
+    for (v, line) in docs {
+        match v {
+            Value::Object(m) => out.push((m, line)),
+            _ => {
+                return Err(Error::new(format!(
+                    "{source}:{line}: a strategic merge patch must be a mapping"
+                )));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::new(format!("{source}: patch appears to be empty")));
+    }
+    Ok(out)
+}
+
+/// A strategic-merge patch: one or more objects, each with a kind and a name.
+fn parse_sm_patch(text: &str, limits: &Limits) -> std::result::Result<Vec<Object>, String> {
+    let docs = yaml::parse_stream(text, limits).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for d in docs {
+        let Value::Object(m) = d.value else {
+            return Err("not a mapping".into());
+        };
+        let kind = m.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        if kind.is_empty() {
+            return Err("missing kind".into());
+        }
+        if !kind.ends_with("List")
+            && crate::manifest::get_str(&m, &["metadata", "name"])
+                .unwrap_or("")
+                .is_empty()
+        {
+            return Err("missing metadata.name".into());
+        }
+        out.push(m);
+    }
+    if out.is_empty() {
+        return Err("empty".into());
+    }
+    Ok(out)
+}
+
+/// A JSON 6902 patch, as JSON or YAML.
+fn parse_json_patch(text: &str, limits: &Limits) -> std::result::Result<json_patch::Patch, String> {
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err("empty json patch operations".into());
+    }
+    let v: Value = if trimmed.starts_with('[') {
+        serde_json::from_str(trimmed).map_err(|e| e.to_string())?
+    } else {
+        let docs = yaml::parse_stream(text, limits).map_err(|e| e.to_string())?;
+        if docs.len() != 1 {
+            return Err("expected one document".into());
+        }
+        docs.into_iter()
+            .next()
+            .map(|d| d.value)
+            .unwrap_or(Value::Null)
+    };
+    if !v.is_array() {
+        return Err("a JSON patch is a list of operations".into());
+    }
+    serde_json::from_value(v).map_err(|e| e.to_string())
+}
+
+fn apply_json_patch(r: &mut Resource, ops: &json_patch::Patch) -> Result<()> {
+    let mut doc = Value::Object(std::mem::take(&mut r.obj));
+    let res = json_patch::patch(&mut doc, ops);
+    if let Value::Object(m) = doc {
+        r.obj = m;
+    }
+    res.map_err(|e| Error::new(format!("applying JSON patch to {}: {e}", r.cur_id())))
+}
+
+/// Apply a strategic-merge patch to resource `idx`; returns whether the patch deleted it
+/// (and, when `remove` is set, removes it).
+fn apply_smp_at(
+    res: &mut Vec<Resource>,
+    idx: usize,
+    patch: &Object,
+    allow_name: bool,
+    allow_kind: bool,
+    remove: bool,
+    po: &PatchOrigin,
+) -> Result<bool> {
+    let r = &mut res[idx];
+    let (name, ns, kind) = (
+        r.name().to_string(),
+        r.namespace().to_string(),
+        r.kind().to_string(),
+    );
+    if allow_name || allow_kind {
+        r.store_previous_id();
+    }
+    let out = smp::apply(&r.obj, patch)
+        .map_err(|e| Error::new(format!("applying patch to {}: {e}", r.cur_id())))?;
+    match out {
+        None => {
+            if remove {
+                res.remove(idx);
+            }
+            Ok(true)
+        }
+        Some(obj) => {
+            r.obj = obj;
+            if !allow_kind {
+                r.obj.insert("kind".into(), Value::String(kind));
+            }
+            if !allow_name {
+                r.set_name(&name);
+            }
+            if ns.is_empty() {
+                if let Some(Value::Object(md)) = r.obj.get_mut("metadata") {
+                    md.remove("namespace");
+                }
+            } else {
+                r.set_namespace(&ns);
+            }
+            r.origin.patches.push(po.clone());
+            Ok(false)
+        }
+    }
+}
+
+fn ids_equal(a: &ResId, b: &ResId) -> bool {
+    a.gvk == b.gvk
+        && a.name == b.name
+        && effective_namespace(&a.gvk, &a.namespace) == effective_namespace(&b.gvk, &b.namespace)
+}
+
+/// The one resource that has (or had) this id.
+fn find_one_by_any_id(res: &[Resource], id: &ResId) -> Result<usize> {
+    let hits: Vec<usize> = (0..res.len())
+        .filter(|&i| res[i].all_ids().iter().any(|x| ids_equal(x, id)))
+        .collect();
+    match hits.len() {
+        1 => Ok(hits[0]),
+        0 => Err(Error::new(format!("no matches for Id {id}"))),
+        _ => Err(Error::new(format!("multiple matches for Id {id}"))),
+    }
+}
+
+/// Add a resource; its id must be new.
+fn append(res: &mut Vec<Resource>, r: Resource) -> Result<()> {
+    let id = r.cur_id();
+    if res.iter().any(|x| ids_equal(&x.cur_id(), &id)) {
+        return Err(Error::new(format!(
+            "may not add resource with an already registered id: {id} (from {})",
+            r.origin
+        )));
+    }
+    res.push(r);
+    Ok(())
+}
+
+/// Add a generated resource, honouring its behavior against an existing same-id one.
+fn absorb(res: &mut Vec<Resource>, r: Resource) -> Result<()> {
+    let id = r.cur_id();
+    let matches: Vec<usize> = (0..res.len())
+        .filter(|&i| res[i].all_ids().iter().any(|x| ids_equal(x, &id)))
+        .collect();
+    let behavior = r.behavior.unwrap_or_default();
+    match matches.len() {
+        0 => match behavior {
+            Behavior::Merge | Behavior::Replace => Err(Error::new(format!(
+                "id {id} does not exist; cannot merge or replace"
+            ))),
+            Behavior::Create => append(res, r),
+        },
+        1 => {
+            let i = matches[0];
+            match behavior {
+                Behavior::Create => Err(Error::new(format!(
+                    "id {id} exists; behavior must be merge or replace"
+                ))),
+                b => {
+                    let mut existing = res[i].clone();
+                    generators::merge_generated(&mut existing, &r, b)
+                        .map_err(|e| Error::new(e.to_string()))?;
+                    res[i] = existing;
+                    Ok(())
+                }
+            }
+        }
+        _ => Err(Error::new(format!(
+            "found multiple objects that could accept merge of {id}"
+        ))),
+    }
+}
+
+/// Flatten `*List` documents into their items, checking each object has a kind and a name.
+fn expand_lists(v: Value, origin: &Origin, out: &mut Vec<Resource>) -> Result<()> {
+    let Value::Object(m) = v else {
+        return Err(Error::new(format!(
+            "{origin}: a resource document must be a mapping"
+        )));
+    };
+    let kind = m
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or("")
+        .to_string();
+    if kind.is_empty() {
+        return Err(Error::new(format!("{origin}: missing kind in object")));
+    }
+    if kind.ends_with("List") {
+        match m.get("items") {
+            None => {}
+            Some(Value::Null) => return Ok(()),
+            Some(Value::Array(items)) => {
+                for it in items.clone() {
+                    expand_lists(it, origin, out)?;
+                }
+                return Ok(());
+            }
+            Some(_) => {
+                return Err(Error::new(format!(
+                    "{origin}: expected array in {kind}/items"
+                )));
+            }
+        }
+    } else if crate::manifest::get_str(&m, &["metadata", "name"])
+        .unwrap_or("")
+        .is_empty()
+    {
+        return Err(Error::new(format!(
+            "{origin}: missing metadata.name in object of kind {kind}"
+        )));
+    }
+    if let Some(path) = nil_in_list(&Value::Object(m.clone())) {
+        return Err(Error::new(format!("{origin}: empty item at {path}")));
+    }
+    out.push(Resource::new(m, origin.clone()));
+    Ok(())
+}
+
+fn nil_in_list(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .find_map(|(k, x)| nil_in_list(x).map(|p| format!("{k}/{p}"))),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| {
+            if x.is_null() {
+                Some(format!("[{i}]"))
+            } else {
+                nil_in_list(x).map(|p| format!("[{i}]/{p}"))
+            }
+        }),
+        _ => None,
+    }
+}
+
+const ORDER_FIRST: [&str; 22] = [
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+const ORDER_LAST: [&str; 2] = [
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+fn sort(res: &mut [Resource], opts: Option<&super::kustomization::SortOptions>) -> Result<()> {
+    let (first, last): (Vec<String>, Vec<String>) = match opts {
+        None => (
+            ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+            ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+        ),
+        Some(o) => match o.order.as_str() {
+            "fifo" => {
+                if o.legacy_sort_options.is_some() {
+                    return Err(Error::new(
+                        "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'",
+                    ));
+                }
+                return Ok(());
+            }
+            "legacy" => match &o.legacy_sort_options {
+                Some(l) => (l.order_first.clone(), l.order_last.clone()),
+                None => (
+                    ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+                    ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+                ),
+            },
+            _ => {
+                return Err(Error::new(
+                    "the field 'sortOptions.order' must be one of [fifo, legacy]",
+                ));
+            }
+        },
+    };
+    let rank = |kind: &str| -> i64 {
+        if let Some(i) = first.iter().position(|k| k == kind) {
+            return i as i64 - first.len() as i64;
+        }
+        if let Some(i) = last.iter().position(|k| k == kind) {
+            return 1 + i as i64;
+        }
+        0
+    };
+    let gvk_str = |g: &crate::manifest::Gvk| {
+        let f = |s: &str, d: &str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        format!(
+            "{}_{}_{}",
+            f(&g.group, "~G"),
+            f(&g.version, "~V"),
+            f(&g.kind, "~K")
+        )
+    };
+    let id_str = |id: &ResId| {
+        let ns = if id.namespace.is_empty() {
+            "~X"
+        } else {
+            &id.namespace
+        };
+        let nm = if id.name.is_empty() { "~N" } else { &id.name };
+        format!("{}|{}|{}", gvk_go_string(&id.gvk), ns, nm)
+    };
+    let mut keyed: Vec<(ResId, usize)> = res
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.cur_id(), i))
+        .collect();
+    keyed.sort_by(|(a, _), (b, _)| {
+        use std::cmp::Ordering;
+        if a.gvk != b.gvk {
+            let (ra, rb) = (rank(&a.gvk.kind), rank(&b.gvk.kind));
+            if ra != rb {
+                return ra.cmp(&rb);
+            }
+            let (sa, sb) = (gvk_str(&a.gvk), gvk_str(&b.gvk));
+            if a.gvk.kind == "Namespace"
+                && b.gvk.kind == "Namespace"
+                && (a.gvk.group.is_empty() || b.gvk.group.is_empty())
+            {
+                return sb.cmp(&sa);
+            }
+            return sa.cmp(&sb);
+        }
+        let c = id_str(a).cmp(&id_str(b));
+        if c == Ordering::Equal {
+            Ordering::Equal
+        } else {
+            c
+        }
+    });
+    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    let mut sorted: Vec<Resource> = order.iter().map(|&i| res[i].clone()).collect();
+    res.swap_with_slice(&mut sorted);
+    Ok(())
+}
+
+/// kyaml's `Gvk.String()`: `group_version_kind` with `~G`/`~V`/`~K` for empty parts.
+fn gvk_go_string(g: &crate::manifest::Gvk) -> String {
+    let f = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    format!(
+        "{}_{}_{}",
+        f(&g.group, "~G"),
+        f(&g.version, "~V"),
+        f(&g.kind, "~K")
+    )
+}
