@@ -373,15 +373,40 @@ fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kustomize/testdata/generators/cases")
 }
 
-/// Build a case the way a kustomization would: generators in order, hash appended.
+/// Build a case the way a kustomization would: bases first, then the generators in order
+/// (merging or replacing same-id objects), and the hash appended at the very end.
 fn build_case(dir: &Path) -> Result<Vec<Value>, String> {
+    let resources = build_dir(dir, 0)?;
+    let mut out = Vec::new();
+    for mut r in resources {
+        if r.needs_hash {
+            let h = hash_suffix(&r.obj).map_err(|e| e.to_string())?;
+            let name = format!("{}-{}", r.name(), h);
+            r.set_name(&name);
+        }
+        out.push(Value::Object(r.obj));
+    }
+    Ok(out)
+}
+
+fn build_dir(dir: &Path, depth: usize) -> Result<Vec<Resource>, String> {
+    if depth > 4 {
+        return Err("too deep".into());
+    }
     let text =
         std::fs::read_to_string(dir.join("kustomization.json")).map_err(|e| e.to_string())?;
     let k: Object = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let mut global = None;
     let mut gens: Vec<(GenKind, Value)> = Vec::new();
+    let mut acc: Vec<Resource> = Vec::new();
     for (key, v) in k {
         match key.as_str() {
+            "resources" => {
+                for r in v.as_array().into_iter().flatten() {
+                    let sub = r.as_str().ok_or("resource is not a string")?;
+                    acc.extend(build_dir(&dir.join(sub), depth + 1)?);
+                }
+            }
             "generatorOptions" => {
                 global =
                     Some(serde_json::from_value::<GeneratorOptions>(v).map_err(|e| e.to_string())?)
@@ -404,18 +429,22 @@ fn build_case(dir: &Path) -> Result<Vec<Value>, String> {
     // kustomize runs the ConfigMap generators before the Secret ones.
     gens.sort_by_key(|(k, _)| *k == GenKind::Secret);
     let mut read = |p: &str| std::fs::read(dir.join(p)).map_err(|e| e.to_string());
-    let mut out = Vec::new();
     for (kind, v) in gens {
         let a: GeneratorArgs = serde_json::from_value(v).map_err(|e| e.to_string())?;
-        let mut r = generate(kind, &a, global.as_ref(), &mut read).map_err(|e| e.to_string())?;
-        if r.needs_hash {
-            let h = hash_suffix(&r.obj).map_err(|e| e.to_string())?;
-            let name = format!("{}-{}", r.name(), h);
-            r.set_name(&name);
+        let r = generate(kind, &a, global.as_ref(), &mut read).map_err(|e| e.to_string())?;
+        let id = r.cur_id();
+        let behavior = r.behavior.unwrap_or_default();
+        let matches: Vec<usize> = (0..acc.len())
+            .filter(|i| acc[*i].all_ids().contains(&id))
+            .collect();
+        match (matches.as_slice(), behavior) {
+            ([], Behavior::Create) => acc.push(r),
+            ([], _) => return Err(format!("{id} does not exist; cannot merge or replace")),
+            ([i], b) => merge_generated(&mut acc[*i], &r, b).map_err(|e| e.to_string())?,
+            _ => return Err(format!("several objects match {id}")),
         }
-        out.push(Value::Object(r.obj));
     }
-    Ok(out)
+    Ok(acc)
 }
 
 fn sort_key(v: &Value) -> (String, String, String) {

@@ -329,6 +329,115 @@ configMapGenerator:
   envs: [bad.env]
 """, {"bad.env": b"A=\xff\n"})
 
+# --- behavior merge/replace: an overlay's generator combined with its base's ---------------
+BASE = b"""configMapGenerator:
+- name: gen
+  literals: [a=1, b=2]
+  files: [blob.bin]
+  options:
+    labels: {l1: base, l2: base}
+    annotations: {an: base}
+secretGenerator:
+- name: sec
+  type: kubernetes.io/tls
+  literals: [tls.crt=c, tls.key=k]
+  options:
+    labels: {s: base}
+"""
+BASE_FILES = {"base/kustomization.yaml": BASE, "base/blob.bin": b"\x00\xff"}
+
+
+def overlay_case(name, kust, extra=None):
+    files = dict(BASE_FILES)
+    files.update(extra or {})
+    case(name, "resources: [base]\n" + kust.lstrip("\n"), files)
+
+
+overlay_case("merge_configmap", """
+configMapGenerator:
+- name: gen
+  behavior: merge
+  literals: [b=3, c=4]
+  files: [more.bin]
+  options:
+    labels: {l2: overlay, l3: overlay}
+    immutable: true
+""", {"more.bin": b"\xfe"})
+overlay_case("replace_configmap", """
+configMapGenerator:
+- name: gen
+  behavior: replace
+  literals: [only=1]
+  options:
+    annotations: {an: overlay}
+""")
+overlay_case("merge_secret_type_reset", """
+secretGenerator:
+- name: sec
+  behavior: merge
+  literals: [extra=x]
+""")
+overlay_case("replace_secret", """
+secretGenerator:
+- name: sec
+  behavior: replace
+  type: kubernetes.io/tls
+  literals: [tls.crt=c2, tls.key=k2]
+""")
+overlay_case("merge_overlay_disables_hash", """
+configMapGenerator:
+- name: gen
+  behavior: merge
+  literals: [z=1]
+  options:
+    disableNameSuffixHash: true
+""")
+overlay_case("merge_global_options", """
+generatorOptions:
+  labels: {glob: "yes"}
+configMapGenerator:
+- name: gen
+  behavior: merge
+  literals: [z=1]
+- name: fresh
+  literals: [n=1]
+""")
+case("merge_base_disables_hash", """
+resources: [base]
+configMapGenerator:
+- name: nh
+  behavior: merge
+  literals: [b=2]
+""", {"base/kustomization.yaml": b"""configMapGenerator:
+- name: nh
+  literals: [a=1]
+  options:
+    disableNameSuffixHash: true
+"""})
+case("merge_namespaced", """
+resources: [base]
+configMapGenerator:
+- name: cm
+  namespace: team
+  behavior: merge
+  literals: [b=2]
+""", {"base/kustomization.yaml": b"""configMapGenerator:
+- name: cm
+  namespace: team
+  literals: [a=1]
+"""})
+overlay_case("err_merge_missing", """
+configMapGenerator:
+- name: nothere
+  behavior: merge
+  literals: [b=2]
+""")
+overlay_case("err_create_existing", """
+configMapGenerator:
+- name: gen
+  literals: [b=2]
+""")
+
 
 def main():
     if os.path.isdir(CASES):
@@ -346,6 +455,10 @@ def main():
             os.makedirs(os.path.dirname(p), exist_ok=True)
             with open(p, "wb") as f:
                 f.write(content)
+            if os.path.basename(fname) == "kustomization.yaml":
+                with open(p[: -len("yaml")] + "json", "w") as f:
+                    json.dump(yaml.safe_load(content), f, indent=2, sort_keys=True)
+                    f.write("\n")
         r = subprocess.run(["kubectl", "kustomize", d], capture_output=True)
         if r.returncode == 0:
             docs = [x for x in yaml.safe_load_all(r.stdout) if x is not None]
