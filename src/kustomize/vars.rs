@@ -92,14 +92,10 @@ impl Var {
     pub fn describe(&self) -> String {
         let g = self.objref.gvk();
         format!(
-            "{{{} {{{} {{{} {} {} false}} {} {}}} {{{}}}}}",
+            "{{{} {} {{{}}}}}",
             self.name,
-            self.objref.api_version,
-            g.group,
-            g.version,
-            g.kind,
-            self.objref.name,
-            self.objref.namespace,
+            crate::kustomize::selector::id_string(&g.group, &g.version, &g.kind, "", "")
+                .trim_end_matches("/[noName].[noNs]"),
             self.field_path()
         )
     }
@@ -361,8 +357,22 @@ pub fn resolve(
     for r in resources.iter_mut() {
         let gvk = r.gvk();
         for spec in specs.iter().filter(|s| s.matches_gvk(&gvk)) {
+            // kustomize rewrites an object's own labels and annotations as strings at the end
+            // of a build, so a typed whole-value substitution there ends up a string.
+            let stringify = matches!(
+                spec.path.as_str(),
+                "metadata/labels" | "metadata/annotations"
+            );
             visit(&mut r.obj, spec, Create::Never, &mut |node| {
-                substitute_node(node, &values)
+                substitute_node(node, &values)?;
+                if stringify && let Value::Object(m) = node {
+                    for v in m.values_mut() {
+                        if let Value::Number(_) | Value::Bool(_) = v {
+                            *v = Value::String(format_value(v));
+                        }
+                    }
+                }
+                Ok(())
             })
             .map_err(|e| format!("var substitution in {} ({}): {e}", r.cur_id(), spec.path))?;
         }
