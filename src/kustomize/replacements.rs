@@ -847,13 +847,11 @@ fn parse_int(s: &str) -> Option<Number> {
     }
     let mag = u64::from_str_radix(digits, radix).ok()?;
     if neg {
-        let v = i64::try_from(mag).ok().map(|v| -v).or_else(|| {
-            if mag == 1u64 << 63 {
-                Some(i64::MIN)
-            } else {
-                None
-            }
-        })?;
+        let v = if mag == 1u64 << 63 {
+            i64::MIN
+        } else {
+            -i64::try_from(mag).ok()?
+        };
         Some(Number::from(v))
     } else {
         Some(Number::from(mag))

@@ -259,7 +259,7 @@ impl Tok {
         }
     }
     /// In a value position `in`/`notin` are plain identifiers.
-    fn as_value(self) -> Tok {
+    fn into_value(self) -> Tok {
         match self {
             Tok::In => Tok::Id("in".into()),
             Tok::NotIn => Tok::Id("notin".into()),
@@ -356,15 +356,15 @@ impl Parser {
     fn parse(&mut self) -> Result<Vec<Requirement>, String> {
         let mut reqs = Vec::new();
         loop {
-            match self.peek().as_value() {
+            match self.peek().into_value() {
                 Tok::Id(_) | Tok::Not => {
                     let r = self
                         .requirement()
                         .map_err(|e| format!("unable to parse requirement: {e}"))?;
                     reqs.push(r);
-                    match self.next().as_value() {
+                    match self.next().into_value() {
                         Tok::End => return Ok(reqs),
-                        Tok::Comma => match self.peek().as_value() {
+                        Tok::Comma => match self.peek().into_value() {
                             Tok::Id(_) | Tok::Not => {}
                             t => {
                                 return Err(format!(
@@ -393,16 +393,16 @@ impl Parser {
     }
 
     fn requirement(&mut self) -> Result<Requirement, String> {
-        let mut tok = self.next().as_value();
+        let mut tok = self.next().into_value();
         let negated = tok == Tok::Not;
         if negated {
-            tok = self.next().as_value();
+            tok = self.next().into_value();
         }
         let Tok::Id(key) = tok else {
             return Err(format!("found '{}', expected: identifier", tok.text()));
         };
         validate_key(&key)?;
-        if matches!(self.peek().as_value(), Tok::End | Tok::Comma) {
+        if matches!(self.peek().into_value(), Tok::End | Tok::Comma) {
             let op = if negated {
                 Op::DoesNotExist
             } else {
@@ -452,7 +452,7 @@ impl Parser {
     }
 
     fn values(&mut self) -> Result<Vec<String>, String> {
-        let t = self.next().as_value();
+        let t = self.next().into_value();
         if t != Tok::Open {
             return Err(format!("found '{}' expected: '('", t.text()));
         }
@@ -462,7 +462,7 @@ impl Parser {
                 set.push(v);
             }
         };
-        match self.peek().as_value() {
+        match self.peek().into_value() {
             Tok::Close => {
                 self.next();
                 return Ok(vec![String::new()]);
@@ -476,18 +476,18 @@ impl Parser {
             }
         }
         loop {
-            match self.next().as_value() {
+            match self.next().into_value() {
                 Tok::Id(v) => {
                     insert(&mut set, v);
-                    match self.peek().as_value() {
+                    match self.peek().into_value() {
                         Tok::Comma => {
                             self.next();
-                            if self.peek().as_value() == Tok::Close {
+                            if self.peek().into_value() == Tok::Close {
                                 insert(&mut set, String::new());
                                 self.next();
                                 return Ok(set);
                             }
-                            if self.peek().as_value() == Tok::Comma {
+                            if self.peek().into_value() == Tok::Comma {
                                 insert(&mut set, String::new());
                             }
                         }
@@ -502,7 +502,7 @@ impl Parser {
                 }
                 Tok::Comma => {
                     insert(&mut set, String::new());
-                    if self.peek().as_value() == Tok::Close {
+                    if self.peek().into_value() == Tok::Close {
                         self.next();
                         return Ok(set);
                     }
@@ -518,9 +518,9 @@ impl Parser {
     }
 
     fn exact_value(&mut self) -> Result<Vec<String>, String> {
-        match self.peek().as_value() {
+        match self.peek().into_value() {
             Tok::End | Tok::Comma => Ok(vec![String::new()]),
-            _ => match self.next().as_value() {
+            _ => match self.next().into_value() {
                 Tok::Id(v) => Ok(vec![v]),
                 t => Err(format!("found '{}', expected: identifier", t.text())),
             },
