@@ -332,17 +332,15 @@ impl Builder<'_> {
                 .map_err(|e| e.context("accumulating components"))?;
         }
         self.run_transformers(dir, kfile, k, acc)?;
+        let mut declared = Vec::new();
         for v in &k.vars {
             let var: vars::Var = serde_json::from_value(v.clone())
                 .map_err(|e| Error::new(format!("{}: vars: {e}", self.show(kfile))))?;
-            if acc.vars.iter().any(|x| x.name == var.name) {
-                return Err(Error::new(format!(
-                    "{}: vars: var '{}' already encountered",
-                    self.show(kfile),
-                    var.name
-                )));
-            }
-            acc.vars.push(var);
+            declared.push(var);
+        }
+        if !declared.is_empty() {
+            vars::merge_vars(&mut acc.res, &declared, &mut acc.vars)
+                .map_err(|e| Error::new(format!("{}: vars: {e}", self.show(kfile))))?;
         }
         if acc.res.len() > self.opts.max_resources {
             return Err(Error::new(format!(
