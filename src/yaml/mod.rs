@@ -4,7 +4,12 @@
 //! line each document starts on, within hard limits (size, depth, documents, alias expansion).
 //! Writing: one object as `kubectl kustomize` prints it (keys sorted, go-yaml style quoting).
 //!
-//! (Being implemented in its own branch; see the issue for the contract.)
+//! Reading follows go-yaml v3 (kyaml's parser); writing follows go-yaml v2 fed with JSON (kubectl's
+//! printer). Known differences from kubectl are listed on [`parse_stream`] and [`to_yaml`].
+
+mod read;
+mod resolve;
+mod write;
 
 use serde_json::Value;
 
@@ -40,21 +45,42 @@ pub struct Document {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum YamlError {
     #[error("line {line}, column {col}: {msg}")]
-    Syntax { line: usize, col: usize, msg: String },
+    Syntax {
+        line: usize,
+        col: usize,
+        msg: String,
+    },
     #[error("{what} exceeds the limit of {limit}")]
     Limit { what: &'static str, limit: usize },
 }
 
 /// Parse a stream of documents. Empty documents are dropped.
-pub fn parse_stream(_src: &str, _limits: &Limits) -> Result<Vec<Document>, YamlError> {
-    Err(YamlError::Syntax {
-        line: 0,
-        col: 0,
-        msg: "YAML reader not built yet".into(),
-    })
+///
+/// Scalars get go-yaml v3's meaning (as kyaml decodes them): `yes`/`on` stay strings, `0755` is
+/// octal, `1_000` is 1000, timestamps become the RFC 3339 strings kubectl would print. Keys are
+/// always the key's text. Where kubectl would fail on output (non-finite floats, duplicate keys)
+/// this fails while reading. Unlike kubectl, nested maps with non-string keys are accepted (their
+/// keys become text) and complex (collection) keys are rejected.
+pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Document>, YamlError> {
+    read::parse_stream(src, limits)
 }
 
 /// One value as `kubectl kustomize` prints it, ending in a newline.
-pub fn to_yaml(_value: &Value) -> String {
-    String::new()
+pub fn to_yaml(value: &Value) -> String {
+    write::to_yaml(value)
 }
+
+/// Several documents as `kubectl kustomize` prints them: separated by `---` lines.
+pub fn to_yaml_stream(docs: &[&Value]) -> String {
+    let mut out = String::new();
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&to_yaml(doc));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
