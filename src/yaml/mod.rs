@@ -84,3 +84,5 @@ pub fn to_yaml_stream(docs: &[&Value]) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod conformance_tests;
