@@ -83,6 +83,6 @@ pub fn to_yaml_stream(docs: &[&Value]) -> String {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod conformance_tests;
+#[cfg(test)]
+mod tests;

@@ -474,7 +474,7 @@ fn scalar_value(
             }
         },
         Resolved::Timestamp(s) => Value::String(s),
-        Resolved::Merge | Resolved::Str => Value::String(text.to_string()),
+        Resolved::Str => Value::String(text.to_string()),
     })
 }
 

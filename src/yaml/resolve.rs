@@ -18,8 +18,6 @@ pub(crate) enum Resolved {
     Float(f64),
     /// A timestamp, already rendered the way Go's JSON encoder prints a `time.Time`.
     Timestamp(String),
-    /// `<<`, the merge key.
-    Merge,
     Str,
 }
 
@@ -60,7 +58,6 @@ fn resolve(s: &str, schema: Schema) -> Resolved {
             },
         },
         b'+' | b'-' | b'0'..=b'9' => resolve_number(s, schema),
-        b'<' if s == "<<" => Resolved::Merge,
         _ => Resolved::Str,
     }
 }
@@ -550,7 +547,6 @@ mod tests {
             ".5",
             "1:20",
             "2001-12-14",
-            "<<",
             ".inf",
             "-.INF",
             "0x1F",
@@ -558,7 +554,16 @@ mod tests {
         ] {
             assert!(v2_needs_quotes(s), "{s:?}");
         }
-        for s in ["yes please", "abc", "1e400", "1.2.3", "0x", "-", "1:60"] {
+        for s in [
+            "<<",
+            "yes please",
+            "abc",
+            "1e400",
+            "1.2.3",
+            "0x",
+            "-",
+            "1:60",
+        ] {
             assert!(!v2_needs_quotes(s), "{s:?}");
         }
     }
