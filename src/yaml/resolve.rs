@@ -109,10 +109,10 @@ fn resolve_number(s: &str, schema: Schema) -> Resolved {
         if let Some(u) = go_parse_uint(rest, 2) {
             return Resolved::Uint(u);
         }
-    } else if let Some(rest) = plain.strip_prefix("-0b") {
-        if let Some(i) = go_parse_int(&format!("-{rest}"), 2) {
-            return Resolved::Int(i);
-        }
+    } else if let Some(rest) = plain.strip_prefix("-0b")
+        && let Some(i) = go_parse_int(&format!("-{rest}"), 2)
+    {
+        return Resolved::Int(i);
     }
     if schema == Schema::V3 {
         if let Some(rest) = plain.strip_prefix("0o") {

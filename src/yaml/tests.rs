@@ -96,3 +96,109 @@ fn printing() {
         "kind: x\nspec:\n  e: {}\n  l: []\n  m: |\n    a\n    b\n  \"n\": null\n  nested:\n  - - a\n    - b\n  ports:\n  - port: 80\n  s: \"yes\"\n"
     );
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scalar_string() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9 _.:#'\"\\-\\[\\]{}&*!|>%@`?,~+=/\\\\]{0,20}",
+            "[ -~\\n\\t]{0,40}",
+            any::<String>(),
+            prop::sample::select(vec![
+                "yes",
+                "no",
+                "on",
+                "off",
+                "y",
+                "n",
+                "true",
+                "null",
+                "~",
+                "",
+                "0755",
+                "1e3",
+                "0x1F",
+                ".5",
+                "1:20",
+                "2001-12-14",
+                "<<",
+                "-",
+                "- a",
+                "a: b",
+                " a",
+                "a ",
+                "a\nb",
+                "a\n",
+                "\n",
+                "a \nb",
+                "\u{feff}x",
+                "\u{2028}",
+                "\u{85}",
+            ])
+            .prop_map(str::to_string),
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            scalar_string().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((scalar_string(), inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Documented exceptions to the round trip: NEL, LS and PS are line breaks to go-yaml's
+    /// emitter but content to a YAML 1.2 reader; and a `<<` key is printed plain (as kubectl
+    /// does), which reads back as a merge key.
+    fn has_unstable_chars(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains(['\u{85}', '\u{2028}', '\u{2029}', '\r']),
+            Value::Array(a) => a.iter().any(has_unstable_chars),
+            Value::Object(m) => m.iter().any(|(k, v)| {
+                k == "<<"
+                    || k.contains(['\u{85}', '\u{2028}', '\u{2029}', '\r'])
+                    || has_unstable_chars(v)
+            }),
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn print_then_parse_round_trips(v in json_value()) {
+            prop_assume!(!has_unstable_chars(&v));
+            let text = to_yaml(&v);
+            let docs = parse_stream(&text, &Limits::default())
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            if v.is_null() {
+                prop_assert!(docs.is_empty());
+            } else {
+                prop_assert_eq!(docs.len(), 1, "{}", text);
+                prop_assert_eq!(&docs[0].value, &v, "{}", text);
+            }
+        }
+
+        #[test]
+        fn parse_never_panics(s in any::<String>()) {
+            let _ = parse_stream(&s, &Limits::default());
+        }
+
+        #[test]
+        fn parse_never_panics_on_yamlish(s in "[-a-z0-9:#&*!|>'\"%@`?,\\[\\]{}<~. \\n\\t]{0,80}") {
+            let _ = parse_stream(&s, &Limits::default());
+        }
+    }
+}

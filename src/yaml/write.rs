@@ -607,6 +607,7 @@ fn is_printable(c: char) -> bool {
 /// A JSON number as it comes out of kubectl: Go's JSON encoding of the number, read back by
 /// go-yaml v2 (integers stay integers, everything else is a float) and printed again.
 fn format_number(n: &Number) -> String {
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
     if let Some(i) = n.as_i64() {
         return i.to_string();
     }
@@ -617,10 +618,10 @@ fn format_number(n: &Number) -> String {
     if f.fract() == 0.0 && f.abs() < 1e21 {
         // Go's JSON writes these without a fraction or exponent, so they come back as ints
         // when they fit.
-        if f >= -9.223_372_036_854_775_808e18 && f < 9.223_372_036_854_775_808e18 {
+        if (-TWO_POW_63..TWO_POW_63).contains(&f) {
             return (f as i64).to_string();
         }
-        if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+        if (0.0..2.0 * TWO_POW_63).contains(&f) {
             return (f as u64).to_string();
         }
     }
