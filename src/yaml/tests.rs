@@ -202,3 +202,18 @@ mod props {
         }
     }
 }
+
+#[test]
+fn deep_nesting_is_refused_not_overflowed() {
+    for src in [
+        "[".repeat(200_000),
+        "- ".repeat(50_000),
+        "{a: ".repeat(100_000),
+    ] {
+        let err = parse_stream(&src, &Limits::default()).unwrap_err();
+        assert!(
+            matches!(err, YamlError::Limit { .. } | YamlError::Syntax { .. }),
+            "{err:?}"
+        );
+    }
+}
