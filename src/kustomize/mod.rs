@@ -2,6 +2,7 @@
 
 pub mod fieldspec;
 pub mod generators;
+pub mod openapi;
 pub mod replacements;
 pub mod resource;
 pub mod selector;
