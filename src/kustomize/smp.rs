@@ -16,7 +16,10 @@
 //!   YAML scalar text, so `80` matches `"80"`). The result lists the patch's
 //!   elements first, in patch order, then the target's remaining elements. For
 //!   lists with several keys (`containerPort`+`protocol`, `port`+`protocol`)
-//!   the target's elements are moved after the elements new in the patch.
+//!   only keys that some element sets count; when more than one counts, the
+//!   target's elements are moved after the elements new in the patch, and a
+//!   patched element whose key tuple is only partially given keeps the
+//!   target's version (a kustomize quirk reproduced on purpose).
 //!   Elements of the same key are collapsed (the last one in the target wins),
 //!   `null` and `{}` elements are dropped, even when only the target has them.
 //! * Associative lists of scalars (`finalizers`) become the union: patch
@@ -124,10 +127,10 @@ pub fn apply_with(
     if !enabled(ALLOW_KIND_CHANGE) {
         set_field(&mut obj, "kind", Value::String(kind));
     }
-    if !enabled(ALLOW_NAME_CHANGE) {
-        if let Some(meta) = metadata_mut(&mut obj) {
-            set_field(meta, "name", Value::String(name));
-        }
+    if !enabled(ALLOW_NAME_CHANGE)
+        && let Some(meta) = metadata_mut(&mut obj)
+    {
+        set_field(meta, "name", Value::String(name));
     }
     if namespace.is_empty() {
         if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
@@ -637,16 +640,14 @@ impl<'s> Walker<'s> {
                         continue;
                     }
                     match v {
-                        Value::Object(m) => {
-                            if !m.contains_key(key) {
-                                let typed = key_source
-                                    .as_ref()
-                                    .and_then(|s| s.get(key.as_str()))
-                                    .filter(|x| text(x) == want)
-                                    .cloned()
-                                    .unwrap_or_else(|| Value::String(want.to_string()));
-                                m.insert(key.clone(), typed);
-                            }
+                        Value::Object(m) if !m.contains_key(key) => {
+                            let typed = key_source
+                                .as_ref()
+                                .and_then(|s| s.get(key.as_str()))
+                                .filter(|x| text(x) == want)
+                                .cloned()
+                                .unwrap_or_else(|| Value::String(want.to_string()));
+                            m.insert(key.clone(), typed);
                         }
                         Value::Array(_) => {
                             return Err(SmpError::Invalid {
@@ -959,5 +960,272 @@ mod differential {
             failures.len(),
             failures.join("\n")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Object {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn run(target: Value, patch: Value) -> Option<Value> {
+        apply(&obj(target), &obj(patch))
+            .expect("patch applies")
+            .map(Value::Object)
+    }
+
+    fn deploy(spec: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+               "spec": {"template": {"spec": spec}}})
+    }
+
+    fn pod_spec(v: &Option<Value>) -> Value {
+        v.as_ref()
+            .and_then(|v| v.pointer("/spec/template/spec"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn containers_merge_by_name_patch_first() {
+        let t = deploy(json!({"containers": [
+            {"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]}));
+        let p = deploy(json!({"containers": [
+            {"name": "b", "image": "b:2"}, {"name": "c", "image": "c:1"}]}));
+        assert_eq!(
+            pod_spec(&run(t, p)),
+            json!({"containers": [
+                {"name": "b", "image": "b:2"}, {"name": "c", "image": "c:1"},
+                {"name": "a", "image": "a:1"}]})
+        );
+    }
+
+    #[test]
+    fn env_merge_by_name() {
+        let t = deploy(json!({"containers": [{"name": "a", "env": [
+            {"name": "X", "value": "1"}, {"name": "Y", "value": "2"}]}]}));
+        let p = deploy(json!({"containers": [{"name": "a", "env": [
+            {"name": "Y", "value": "3"}]}]}));
+        assert_eq!(
+            pod_spec(&run(t, p)),
+            json!({"containers": [{"name": "a", "env": [
+                {"name": "Y", "value": "3"}, {"name": "X", "value": "1"}]}]})
+        );
+    }
+
+    #[test]
+    fn volumes_merge_without_retain_keys() {
+        let t = deploy(json!({"volumes": [{"name": "v", "emptyDir": {}}]}));
+        let p = deploy(json!({"volumes": [{"name": "v", "secret": {"secretName": "s"}}]}));
+        // kustomize does not honour retainKeys: both sources remain.
+        assert_eq!(
+            pod_spec(&run(t, p)),
+            json!({"volumes": [{"name": "v", "emptyDir": {}, "secret": {"secretName": "s"}}]})
+        );
+    }
+
+    /// kustomize quirk (verified with kubectl): with the two-key
+    /// (`containerPort`, `protocol`) list, a patched element whose key tuple
+    /// differs from the target's (protocol given only in the patch) keeps the
+    /// target's element and drops the patch's other fields.
+    #[test]
+    fn container_ports_by_container_port() {
+        let t = deploy(json!({"containers": [{"name": "a", "ports": [
+            {"containerPort": 80, "name": "http"}, {"containerPort": 9090}]}]}));
+        let p = deploy(json!({"containers": [{"name": "a", "ports": [
+            {"containerPort": 80, "protocol": "TCP", "hostPort": 8080},
+            {"containerPort": 81}]}]}));
+        assert_eq!(
+            pod_spec(&run(t, p)),
+            json!({"containers": [{"name": "a", "ports": [
+                {"containerPort": 81},
+                {"containerPort": 80, "name": "http"},
+                {"containerPort": 9090}]}]})
+        );
+    }
+
+    #[test]
+    fn service_ports_by_port() {
+        let t = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"ports": [{"port": 80, "name": "a"}, {"port": 443, "name": "b"}]}});
+        let p = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"ports": [{"port": 443, "targetPort": 8443}, {"port": 8080}]}});
+        let got = run(t, p);
+        assert_eq!(
+            got.and_then(|v| v.pointer("/spec/ports").cloned()),
+            Some(json!([{"port": 443, "name": "b", "targetPort": 8443},
+                        {"port": 8080}, {"port": 80, "name": "a"}]))
+        );
+    }
+
+    #[test]
+    fn delete_container_directive() {
+        let t = deploy(json!({"containers": [{"name": "a"}, {"name": "b"}]}));
+        let p = deploy(json!({"containers": [{"name": "a", "$patch": "delete"}]}));
+        assert_eq!(pod_spec(&run(t, p)), json!({"containers": [{"name": "b"}]}));
+    }
+
+    #[test]
+    fn replace_list_and_map_directives() {
+        let t = deploy(json!({"containers": [{"name": "a", "image": "a"}],
+                              "nodeSelector": {"x": "1", "y": "2"}}));
+        let p = deploy(json!({"containers": [{"$patch": "replace"}, {"name": "z"}],
+                              "nodeSelector": {"$patch": "replace", "z": "3"}}));
+        assert_eq!(
+            pod_spec(&run(t, p)),
+            json!({"containers": [{"name": "z"}], "nodeSelector": {"z": "3"}})
+        );
+    }
+
+    #[test]
+    fn null_deletes_fields() {
+        let t = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "labels": {"a": "1", "b": "2"}}, "data": {"k": "v"}});
+        let p = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "labels": {"a": null}}, "data": null, "extra": null});
+        assert_eq!(
+            run(t, p),
+            Some(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "c", "labels": {"b": "2"}}}))
+        );
+    }
+
+    #[test]
+    fn custom_resource_lists_are_replaced() {
+        // kustomize's SMP never infers merge keys (no `name` fallback): lists
+        // of kinds without a schema are replaced, directives included.
+        let t = json!({"apiVersion": "x.io/v1", "kind": "Foo", "metadata": {"name": "f"},
+            "spec": {"items": [{"name": "a", "v": 1}, {"name": "b", "v": 2}]}});
+        let p = json!({"apiVersion": "x.io/v1", "kind": "Foo", "metadata": {"name": "f"},
+            "spec": {"items": [{"name": "b", "w": 3}]}});
+        assert_eq!(
+            run(t, p).and_then(|v| v.pointer("/spec/items").cloned()),
+            Some(json!([{"name": "b", "w": 3}]))
+        );
+    }
+
+    #[test]
+    fn custom_schema_source_merges_crd_lists() {
+        let mut b = super::super::openapi::Schema::builder();
+        let leaf = b.leaf();
+        let item = b.object(vec![("name".into(), leaf)], None);
+        let list = b.list("merge", vec!["name".into()], item);
+        let spec = b.object(vec![("items".into(), list)], None);
+        let root = b.object(vec![("spec".into(), spec)], None);
+        b.root(&Gvk::from_api_version("x.io/v1", "Foo"), root);
+        let custom = b.build();
+        let sources = [&custom];
+        let t = json!({"apiVersion": "x.io/v1", "kind": "Foo", "metadata": {"name": "f"},
+            "spec": {"items": [{"name": "a", "v": 1}, {"name": "b", "v": 2}]}});
+        let p = json!({"apiVersion": "x.io/v1", "kind": "Foo", "metadata": {"name": "f"},
+            "spec": {"items": [{"name": "b", "w": 3}]}});
+        let got = apply_with(&obj(t), &obj(p), Schemas::new(&sources)).expect("applies");
+        assert_eq!(
+            got.map(Value::Object)
+                .and_then(|v| v.pointer("/spec/items").cloned()),
+            Some(json!([{"name": "b", "v": 2, "w": 3}, {"name": "a", "v": 1}]))
+        );
+    }
+
+    #[test]
+    fn finalizers_union_patch_first() {
+        let t = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "n", "finalizers": ["a", "b"]}});
+        let p = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "n", "finalizers": ["c", "a"]}});
+        assert_eq!(
+            run(t, p).and_then(|v| v.pointer("/metadata/finalizers").cloned()),
+            Some(json!(["c", "a", "b"]))
+        );
+    }
+
+    #[test]
+    fn retain_keys_is_passed_through_like_kustomize() {
+        let t = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}});
+        let p = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}});
+        assert_eq!(
+            run(t, p).and_then(|v| v.pointer("/spec/strategy").cloned()),
+            Some(json!({"type": "Recreate", "rollingUpdate": {"maxSurge": 1},
+                        "$retainKeys": ["type"]}))
+        );
+    }
+
+    #[test]
+    fn top_level_delete_and_replace() {
+        let t = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                       "data": {"a": "1"}});
+        let del = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                         "$patch": "delete"});
+        assert_eq!(run(t.clone(), del), None);
+        let rep = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                         "$patch": "replace", "data": {"b": "2"}});
+        assert_eq!(run(t.clone(), rep), Some(t));
+    }
+
+    #[test]
+    fn name_kind_namespace_restored() {
+        let t = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        let p = json!({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": "other", "namespace": "ns"}});
+        assert_eq!(run(t.clone(), p), Some(t));
+        let p = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "new",
+            "annotations": {ALLOW_NAME_CHANGE: "enabled"}}});
+        assert_eq!(
+            run(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+                p
+            )
+            .and_then(|v| v.pointer("/metadata/name").cloned()),
+            Some(json!("new"))
+        );
+    }
+
+    #[test]
+    fn field_order_kept_new_fields_appended() {
+        let t = json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "c"},
+                       "data": {"z": "1", "a": "2"}});
+        let p = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                       "data": {"m": "3", "b": "4", "z": "5"}});
+        let got = run(t, p).expect("kept");
+        let keys: Vec<&String> = got
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["kind", "apiVersion", "metadata", "data"]);
+        let data: Vec<&String> = got
+            .pointer("/data")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(data, ["z", "a", "b", "m"]);
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let t = deploy(json!({"containers": [{"name": "a", "image": "x"}]}));
+        let p = deploy(json!({"containers": [{"name": "a", "image": {"bad": 1}}]}));
+        let err = apply(&obj(t.clone()), &obj(p)).expect_err("kind mismatch");
+        assert_eq!(
+            err.to_string(),
+            "strategic merge patch: at spec.template.spec.containers[name=a].image: \
+             cannot merge a map from the patch into a scalar"
+        );
+        let p = deploy(json!({"securityContext": {"$patch": "nope"}}));
+        let t2 = deploy(json!({"securityContext": {"runAsUser": 1}}));
+        let err = apply(&obj(t2), &obj(p)).expect_err("bad directive");
+        assert!(
+            err.to_string()
+                .contains("spec.template.spec.securityContext")
+        );
+        assert!(err.to_string().contains("unknown patch strategy 'nope'"));
     }
 }
