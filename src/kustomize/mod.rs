@@ -14,6 +14,7 @@ pub mod fs;
 pub mod generators;
 pub mod kustomization;
 mod nameref;
+pub mod openapi;
 pub mod replacements;
 pub mod resource;
 pub mod selector;
