@@ -243,7 +243,11 @@ impl Builder<'_> {
             }
         };
         let text = self.read_text(&kfile)?;
-        let docs = yaml::parse_stream(&text, &self.opts.yaml)
+        let lenient = Limits {
+            allow_duplicate_keys: true,
+            ..self.opts.yaml.clone()
+        };
+        let docs = yaml::parse_stream(&text, &lenient)
             .map_err(|e| Error::new(format!("{}: {e}", self.show(&kfile))))?;
         let v = match docs.len() {
             0 => Value::Null,

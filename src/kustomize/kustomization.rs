@@ -168,6 +168,133 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
     })
 }
 
+/// Every field name of the kustomization schema, nested types included.
+const FIELD_NAMES: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "openapi",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "patches",
+    "images",
+    "imageTags",
+    "replacements",
+    "replicas",
+    "vars",
+    "sortOptions",
+    "resources",
+    "components",
+    "crds",
+    "bases",
+    "configMapGenerator",
+    "secretGenerator",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "generatorOptions",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+    // labels, field specs, patches, selectors
+    "pairs",
+    "includeSelectors",
+    "includeTemplates",
+    "fields",
+    "group",
+    "version",
+    "path",
+    "create",
+    "patch",
+    "target",
+    "options",
+    "name",
+    "labelSelector",
+    "annotationSelector",
+    // images, replicas, sort options
+    "newName",
+    "tagSuffix",
+    "newTag",
+    "digest",
+    "count",
+    "order",
+    "legacySortOptions",
+    "orderFirst",
+    "orderLast",
+    // generators
+    "behavior",
+    "literals",
+    "files",
+    "envs",
+    "env",
+    "type",
+    "annotations",
+    "disableNameSuffixHash",
+    "immutable",
+    // vars and replacements
+    "objref",
+    "fieldref",
+    "fieldPath",
+    "source",
+    "targets",
+    "select",
+    "reject",
+    "fieldPaths",
+    "delimiter",
+    "index",
+    "encoding",
+];
+
+/// Maps whose keys are the user's own (label keys, option names): never renamed.
+const OPAQUE_MAPS: &[&str] = &[
+    "commonLabels",
+    "commonAnnotations",
+    "pairs",
+    "labels",
+    "annotations",
+    "openapi",
+];
+
+/// kubectl decodes the kustomization with Go's JSON rules, which match field names without
+/// regard to case (`fieldpath` is `fieldPath`); rename such keys to their canonical spelling.
+fn normalize_keys(v: Value, opaque: bool) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, val) in m {
+                let key = if opaque {
+                    k
+                } else {
+                    FIELD_NAMES
+                        .iter()
+                        .find(|f| f.eq_ignore_ascii_case(&k))
+                        .map(|f| f.to_string())
+                        .unwrap_or(k)
+                };
+                let child_opaque =
+                    opaque || (OPAQUE_MAPS.contains(&key.as_str()) && val.is_object());
+                out.insert(key, normalize_keys(val, child_opaque));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|x| normalize_keys(x, opaque))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 impl Kustomization {
     /// Parse and check a kustomization document, applying kustomize's legacy-field fixes.
     pub fn from_value(v: Value) -> Result<Kustomization, String> {
@@ -177,6 +304,7 @@ impl Kustomization {
         if !v.is_object() {
             return Err("invalid Kustomization: the document is not a mapping".into());
         }
+        let v = normalize_keys(v, false);
         let mut k: Kustomization =
             serde_json::from_value(v).map_err(|e| format!("invalid Kustomization: {e}"))?;
         if k.kind.is_empty() {
@@ -232,6 +360,18 @@ mod tests {
         assert_eq!(k.resources, vec!["a", "b"]);
         assert_eq!(k.images[0].new_tag, "1.5");
         assert_eq!(k.kind, "Kustomization");
+    }
+
+    #[test]
+    fn field_names_match_without_case_but_label_keys_keep_theirs() {
+        let k = Kustomization::from_value(json!({"Resources": ["a"], "commonLabels": {"Name": "x"},
+            "vars": [{"name": "V", "objref": {"kind": "Service", "name": "s", "apiVersion": "v1"}, "fieldref": {"fieldpath": "spec.x"}}]})).unwrap();
+        assert_eq!(k.resources, vec!["a"]);
+        assert_eq!(
+            k.common_labels.unwrap().get("Name").map(|s| s.as_str()),
+            Some("x")
+        );
+        assert_eq!(k.vars[0]["fieldref"]["fieldPath"], "spec.x");
     }
 
     #[test]

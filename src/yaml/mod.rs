@@ -21,6 +21,9 @@ pub struct Limits {
     pub max_documents: usize,
     /// Total nodes built, counting every alias expansion.
     pub max_nodes: usize,
+    /// Accept a repeated mapping key, the last one winning (how kubectl reads kustomization
+    /// files); otherwise a repeated key is an error (how it reads resources).
+    pub allow_duplicate_keys: bool,
 }
 
 impl Default for Limits {
@@ -30,6 +33,7 @@ impl Default for Limits {
             max_depth: 256,
             max_documents: 100_000,
             max_nodes: 5_000_000,
+            allow_duplicate_keys: false,
         }
     }
 }

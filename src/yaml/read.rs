@@ -272,7 +272,7 @@ impl<'l> Builder<'l> {
                     Key::Plain(k) => entries.contains_key(k),
                     Key::Merge => merges.is_some(),
                 };
-                if dup {
+                if dup && !self.limits.allow_duplicate_keys {
                     let name = match &key {
                         Key::Plain(k) => k.as_str(),
                         Key::Merge => "<<",
@@ -359,7 +359,7 @@ impl<'l> Builder<'l> {
                                 ));
                             }
                         };
-                        if entries.contains_key(&k) {
+                        if entries.contains_key(&k) && !self.limits.allow_duplicate_keys {
                             return Err(syntax(span, format!("mapping key {k:?} already defined")));
                         }
                         *key = Some(Key::Plain(k));
