@@ -73,10 +73,12 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Ren
         inputs: BTreeSet::new(),
         stack: Vec::new(),
         top: dir.clone(),
-        origin_annotations: false,
+        track: false,
     };
     let (k, kfile) = b.load_kustomization(&dir)?;
-    b.origin_annotations = k.build_metadata.iter().any(|m| m == "originAnnotations");
+    // Any buildMetadata option turns on origin tracking (as in kustomize); the annotations
+    // are removed at the end unless asked for.
+    b.track = !k.build_metadata.is_empty();
     for m in &k.build_metadata {
         if ![
             "originAnnotations",
@@ -126,10 +128,43 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Ren
             &specs,
         )?;
     }
+    let keep_origin = k.build_metadata.iter().any(|m| m == "originAnnotations");
+    let keep_transformations = k
+        .build_metadata
+        .iter()
+        .any(|m| m == "transformerAnnotations");
+    for r in res.iter_mut() {
+        if !keep_origin {
+            remove_annotation(r, ORIGIN_ANNOTATION);
+        }
+        if !keep_transformations {
+            remove_annotation(r, TRANSFORMATIONS_ANNOTATION);
+        }
+        stringify_annotations(r);
+    }
     Ok(Rendered {
         resources: res,
         inputs: b.inputs,
     })
+}
+
+/// kubectl rewrites every object's annotations as a string map when it strips its build
+/// annotations, so a value that a replacement made numeric prints as a string again.
+fn stringify_annotations(r: &mut Resource) {
+    if let Some(Value::Object(md)) = r.obj.get_mut("metadata")
+        && let Some(Value::Object(an)) = md.get_mut("annotations")
+    {
+        for v in an.values_mut() {
+            let s = match &*v {
+                Value::String(_) => continue,
+                Value::Null => String::new(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => other.to_string(),
+            };
+            *v = Value::String(s);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -155,7 +190,8 @@ struct Builder<'a> {
     /// Kustomization directories being built (cycle detection).
     stack: Vec<PathBuf>,
     top: PathBuf,
-    origin_annotations: bool,
+    /// Record origins and transformations in annotations while building.
+    track: bool,
 }
 
 fn is_remote(p: &str) -> bool {
@@ -413,9 +449,9 @@ impl Builder<'_> {
             };
             expand_lists(d.value, &origin, &mut out)?;
         }
-        if self.origin_annotations {
+        if self.track {
             for r in out.iter_mut() {
-                set_annotation(r, "config.kubernetes.io/origin", &format!("path: {file}\n"));
+                set_annotation(r, ORIGIN_ANNOTATION, &format!("path: {file}\n"));
             }
         }
         Ok(out)
@@ -526,14 +562,14 @@ impl Builder<'_> {
                 let mut r = generators::generate(kind, &args, global.as_ref(), &mut reader)
                     .map_err(|e| Error::new(format!("{kshow}: {field}: {e}")))?;
                 r.origin.file = kshow.clone();
-                if self.origin_annotations {
+                if self.track {
                     let gen_kind = match kind {
                         generators::GenKind::ConfigMap => "ConfigMapGenerator",
                         generators::GenKind::Secret => "SecretGenerator",
                     };
                     set_annotation(
                         &mut r,
-                        "config.kubernetes.io/origin",
+                        ORIGIN_ANNOTATION,
                         &format!(
                             "configuredIn: {kshow}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {gen_kind}\n"
                         ),
@@ -553,6 +589,12 @@ impl Builder<'_> {
         acc: &mut Acc,
     ) -> Result<()> {
         let kshow = self.show(kfile);
+        let track = self.track;
+        let note = |res: &mut [Resource], kind: &str| {
+            if track {
+                note_transformer(res, &kshow, kind);
+            }
+        };
         // patchesStrategicMerge
         for (i, entry) in k.patches_strategic_merge.iter().enumerate() {
             let patches = self.load_psm_entry(dir, entry)?;
@@ -568,19 +610,26 @@ impl Builder<'_> {
                     .map_err(|e| e.context(format!("{kshow}: patchesStrategicMerge[{i}]")))?;
             }
         }
+        if !k.patches_strategic_merge.is_empty() {
+            note(&mut acc.res, "PatchStrategicMergeTransformer");
+        }
         // patches
         for (i, p) in k.patches.iter().enumerate() {
             self.apply_patch_entry(dir, &kshow, i, p, acc)
                 .map_err(|e| e.context(format!("{kshow}: patches[{i}]")))?;
+            note(&mut acc.res, "PatchTransformer");
         }
         if !k.namespace.is_empty() {
             transform::namespace(&mut acc.res, &k.namespace, &acc.cfg.namespace)?;
+            note(&mut acc.res, "NamespaceTransformer");
         }
         if !k.name_prefix.is_empty() {
             transform::prefix_suffix(&mut acc.res, &k.name_prefix, &acc.cfg.name_prefix, true)?;
+            note(&mut acc.res, "PrefixTransformer");
         }
         if !k.name_suffix.is_empty() {
             transform::prefix_suffix(&mut acc.res, &k.name_suffix, &acc.cfg.name_suffix, false)?;
+            note(&mut acc.res, "SuffixTransformer");
         }
         if !k.labels.is_empty() || k.common_labels.is_some() {
             if let Some(cl) = &k.common_labels {
@@ -620,30 +669,41 @@ impl Builder<'_> {
                     .map(|(a, b)| (a.clone(), b.clone()))
                     .collect();
                 transform::add_map_entries(&mut acc.res, &pairs, &specs)?;
+                note(&mut acc.res, "LabelTransformer");
             }
             if let Some(cl) = &k.common_labels {
                 let pairs: Vec<(String, String)> =
                     cl.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
                 transform::add_map_entries(&mut acc.res, &pairs, &acc.cfg.common_labels)?;
             }
+            // kustomize always configures the commonLabels transformer here, even when empty.
+            note(&mut acc.res, "LabelTransformer");
         }
         if let Some(ca) = &k.common_annotations {
             let pairs: Vec<(String, String)> =
                 ca.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
             transform::add_map_entries(&mut acc.res, &pairs, &acc.cfg.common_annotations)?;
+            note(&mut acc.res, "AnnotationsTransformer");
         }
         // patchesJson6902
         for (i, p) in k.patches_json6902.iter().enumerate() {
             self.apply_legacy_json6902(dir, p, acc)
                 .map_err(|e| e.context(format!("{kshow}: patchesJson6902[{i}]")))?;
+            note(&mut acc.res, "PatchJson6902Transformer");
         }
         if !k.replicas.is_empty() {
             transform::replicas(&mut acc.res, &k.replicas, &acc.cfg.replicas)
                 .map_err(|e| e.context(format!("{kshow}: replicas")))?;
+            for _ in &k.replicas {
+                note(&mut acc.res, "ReplicaCountTransformer");
+            }
         }
         if !k.images.is_empty() {
             transform::images(&mut acc.res, &k.images, &acc.cfg.images)
                 .map_err(|e| e.context(format!("{kshow}: images")))?;
+            for _ in &k.images {
+                note(&mut acc.res, "ImageTagTransformer");
+            }
         }
         if !k.replacements.is_empty() {
             let mut all = Vec::new();
@@ -674,6 +734,7 @@ impl Builder<'_> {
             }
             replacements::apply(&mut acc.res, &all)
                 .map_err(|e| Error::new(format!("{kshow}: replacements: {e}")))?;
+            note(&mut acc.res, "ReplacementTransformer");
         }
         Ok(())
     }
@@ -851,6 +912,55 @@ fn compile_selector(t: &Value) -> Result<selector::Matcher> {
     s.compile().map_err(|e| Error::new(format!("target: {e}")))
 }
 
+/// Drop kustomize's internal build annotations (and an annotations map they leave empty).
+fn strip_internal_annotations(r: &mut Resource) {
+    if let Some(Value::Object(md)) = r.obj.get_mut("metadata")
+        && let Some(Value::Object(an)) = md.get_mut("annotations")
+    {
+        let before = an.len();
+        an.retain(|k, _| !k.starts_with("internal.config.kubernetes.io/"));
+        if an.is_empty() && before > 0 {
+            md.remove("annotations");
+        }
+    }
+}
+
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+const TRANSFORMATIONS_ANNOTATION: &str = "alpha.config.kubernetes.io/transformations";
+
+fn remove_annotation(r: &mut Resource, key: &str) {
+    if let Some(Value::Object(md)) = r.obj.get_mut("metadata")
+        && let Some(Value::Object(an)) = md.get_mut("annotations")
+        && an.remove(key).is_some()
+        && an.is_empty()
+    {
+        md.remove("annotations");
+    }
+}
+
+/// After a builtin transformer of the kustomization `kfile` ran: record it on every object,
+/// as a transformation, or as the origin of an object that has none.
+fn note_transformer(res: &mut [Resource], kfile: &str, kind: &str) {
+    let origin =
+        format!("configuredIn: {kfile}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n");
+    let item = format!(
+        "- configuredIn: {kfile}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n"
+    );
+    for r in res.iter_mut() {
+        if annotation(r, ORIGIN_ANNOTATION).is_none() {
+            set_annotation(r, ORIGIN_ANNOTATION, &origin);
+        } else {
+            let mut list = annotation(r, TRANSFORMATIONS_ANNOTATION).unwrap_or_default();
+            list.push_str(&item);
+            set_annotation(r, TRANSFORMATIONS_ANNOTATION, &list);
+        }
+    }
+}
+
+fn annotation(r: &Resource, key: &str) -> Option<String> {
+    crate::manifest::get_str(&r.obj, &["metadata", "annotations", key]).map(str::to_string)
+}
+
 fn set_annotation(r: &mut Resource, key: &str, value: &str) {
     let md = r
         .obj
@@ -967,7 +1077,18 @@ fn apply_smp_at(
     if allow_name || allow_kind {
         r.store_previous_id();
     }
-    let out = smp::apply(&r.obj, patch)
+    let mut patch = patch.clone();
+    for (allowed, key) in [
+        (allow_name, "internal.config.kubernetes.io/allowNameChange"),
+        (allow_kind, "internal.config.kubernetes.io/allowKindChange"),
+    ] {
+        if allowed {
+            let mut holder = Resource::new(std::mem::take(&mut patch), Origin::default());
+            set_annotation(&mut holder, key, "enabled");
+            patch = holder.obj;
+        }
+    }
+    let out = smp::apply(&r.obj, &patch)
         .map_err(|e| Error::new(format!("applying patch to {}: {e}", r.cur_id())))?;
     match out {
         None => {
@@ -978,6 +1099,7 @@ fn apply_smp_at(
         }
         Some(obj) => {
             r.obj = obj;
+            strip_internal_annotations(r);
             if !allow_kind {
                 r.obj.insert("kind".into(), Value::String(kind));
             }
@@ -1050,8 +1172,15 @@ fn absorb(res: &mut Vec<Resource>, r: Resource) -> Result<()> {
                 ))),
                 b => {
                     let mut existing = res[i].clone();
+                    let old_origin = annotation(&existing, ORIGIN_ANNOTATION);
                     generators::merge_generated(&mut existing, &r, b)
                         .map_err(|e| Error::new(e.to_string()))?;
+                    // kustomize keeps the base's origin when merging (not when replacing).
+                    if b == Behavior::Merge
+                        && let Some(o) = old_origin
+                    {
+                        set_annotation(&mut existing, ORIGIN_ANNOTATION, &o);
+                    }
                     res[i] = existing;
                     Ok(())
                 }
