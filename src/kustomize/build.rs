@@ -3,7 +3,7 @@
 //! name references, vars, local-config removal, sorting).
 
 use super::config::TransformerConfig;
-use super::fieldspec::FieldSpec;
+use super::fieldspec::{FieldSpec, Seg};
 use super::fs::{self, Entry, FileSystem};
 use super::kustomization::{FILE_NAMES, Kustomization, Patch};
 use super::resource::{Behavior, Resource};
@@ -110,6 +110,9 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Ren
     nameref::fix_references(&mut res, &acc.cfg.name_reference)?;
     if !acc.vars.is_empty() {
         vars::resolve(&mut res, &acc.vars, &acc.cfg.var_reference).map_err(Error::new)?;
+        for r in res.iter_mut() {
+            r.sync_shared();
+        }
     }
     res.retain(|r| {
         !r.annotations()
@@ -734,6 +737,9 @@ impl Builder<'_> {
             }
             replacements::apply(&mut acc.res, &all)
                 .map_err(|e| Error::new(format!("{kshow}: replacements: {e}")))?;
+            for r in acc.res.iter_mut() {
+                r.sync_shared();
+            }
             note(&mut acc.res, "ReplacementTransformer");
         }
         Ok(())
@@ -947,6 +953,8 @@ fn note_transformer(res: &mut [Resource], kfile: &str, kind: &str) {
         "- configuredIn: {kfile}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n"
     );
     for r in res.iter_mut() {
+        // kustomize re-writes the annotations map to record this.
+        r.unshare_under(&[Seg::Key("metadata".into()), Seg::Key("annotations".into())]);
         if annotation(r, ORIGIN_ANNOTATION).is_none() {
             set_annotation(r, ORIGIN_ANNOTATION, &origin);
         } else {
@@ -1049,6 +1057,8 @@ fn parse_json_patch(text: &str, limits: &Limits) -> std::result::Result<json_pat
 }
 
 fn apply_json_patch(r: &mut Resource, ops: &json_patch::Patch) -> Result<()> {
+    // The patch goes through JSON: every node is new afterwards.
+    r.shared.clear();
     let mut doc = Value::Object(std::mem::take(&mut r.obj));
     let res = json_patch::patch(&mut doc, ops);
     if let Value::Object(m) = doc {
@@ -1100,6 +1110,7 @@ fn apply_smp_at(
         Some(obj) => {
             r.obj = obj;
             strip_internal_annotations(r);
+            r.sync_shared();
             if !allow_kind {
                 r.obj.insert("kind".into(), Value::String(kind));
             }
@@ -1175,6 +1186,7 @@ fn absorb(res: &mut Vec<Resource>, r: Resource) -> Result<()> {
                     let old_origin = annotation(&existing, ORIGIN_ANNOTATION);
                     generators::merge_generated(&mut existing, &r, b)
                         .map_err(|e| Error::new(e.to_string()))?;
+                    existing.shared.clear();
                     // kustomize keeps the base's origin when merging (not when replacing).
                     if b == Behavior::Merge
                         && let Some(o) = old_origin

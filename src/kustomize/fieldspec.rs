@@ -90,20 +90,47 @@ pub fn split_path(path: &str) -> Vec<String> {
     out
 }
 
+/// One step of a path into an object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
 /// Visit every field the spec names in `obj` (whose GVK must already have been matched),
 /// calling `f` on each. `f` may replace the value. Errors name the path.
 pub fn visit<F>(obj: &mut Object, spec: &FieldSpec, create: Create, f: &mut F) -> Result<(), String>
 where
     F: FnMut(&mut Value) -> Result<(), String>,
 {
-    let path = split_path(&spec.path);
-    let create = if spec.create { create } else { Create::Never };
-    visit_map(obj, &path, create, f)
+    visit_with_path(obj, spec, create, &mut |v, _| f(v))
 }
 
-fn visit_map<F>(obj: &mut Object, path: &[String], create: Create, f: &mut F) -> Result<(), String>
+/// [`visit`], also telling `f` where each field is.
+pub fn visit_with_path<F>(
+    obj: &mut Object,
+    spec: &FieldSpec,
+    create: Create,
+    f: &mut F,
+) -> Result<(), String>
 where
-    F: FnMut(&mut Value) -> Result<(), String>,
+    F: FnMut(&mut Value, &[Seg]) -> Result<(), String>,
+{
+    let path = split_path(&spec.path);
+    let create = if spec.create { create } else { Create::Never };
+    let mut at = Vec::new();
+    visit_map(obj, &path, create, &mut at, f)
+}
+
+fn visit_map<F>(
+    obj: &mut Object,
+    path: &[String],
+    create: Create,
+    at: &mut Vec<Seg>,
+    f: &mut F,
+) -> Result<(), String>
+where
+    F: FnMut(&mut Value, &[Seg]) -> Result<(), String>,
 {
     let Some((first, rest)) = path.split_first() else {
         return Ok(());
@@ -139,27 +166,69 @@ where
             return Ok(());
         }
     }
-    visit_value(field, rest, create, f)
+    at.push(Seg::Key(name.to_string()));
+    let r = visit_value(field, rest, create, at, f);
+    at.pop();
+    r
 }
 
-fn visit_value<F>(v: &mut Value, path: &[String], create: Create, f: &mut F) -> Result<(), String>
+fn visit_value<F>(
+    v: &mut Value,
+    path: &[String],
+    create: Create,
+    at: &mut Vec<Seg>,
+    f: &mut F,
+) -> Result<(), String>
 where
-    F: FnMut(&mut Value) -> Result<(), String>,
+    F: FnMut(&mut Value, &[Seg]) -> Result<(), String>,
 {
     if path.is_empty() {
-        return f(v);
+        return f(v, at);
     }
     match v {
         Value::Null => Ok(()),
         Value::Array(items) => {
-            for item in items.iter_mut() {
-                visit_value(item, path, create, f)?;
+            for (i, item) in items.iter_mut().enumerate() {
+                at.push(Seg::Index(i));
+                let r = visit_value(item, path, create, at, f);
+                at.pop();
+                r?;
             }
             Ok(())
         }
-        Value::Object(m) => visit_map(m, path, create, f),
+        Value::Object(m) => visit_map(m, path, create, at, f),
         _ => Err("expected sequence or mapping node".to_string()),
     }
+}
+
+/// The value at a path, if there is one.
+pub fn get_path<'a>(obj: &'a Object, path: &[Seg]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let Seg::Key(k) = first else { return None };
+    let mut cur = obj.get(k)?;
+    for seg in rest {
+        cur = match (seg, cur) {
+            (Seg::Key(k), Value::Object(m)) => m.get(k)?,
+            (Seg::Index(i), Value::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// The value at a path, mutably.
+pub fn get_path_mut<'a>(obj: &'a mut Object, path: &[Seg]) -> Option<&'a mut Value> {
+    let (first, rest) = path.split_first()?;
+    let Seg::Key(k) = first else { return None };
+    let mut cur = obj.get_mut(k)?;
+    for seg in rest {
+        cur = match (seg, cur) {
+            (Seg::Key(k), Value::Object(m)) => m.get_mut(k)?,
+            (Seg::Index(i), Value::Array(a)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
 }
 
 fn new_node(k: Create) -> Value {

@@ -1,6 +1,7 @@
 //! A resource during a build: the object plus the bookkeeping kustomize keeps beside it
 //! (previous ids for name references, generator behaviour, name prefixes/suffixes added).
 
+use super::fieldspec::{Seg, get_path, get_path_mut};
 use crate::manifest::{self, Gvk, Object, Origin, ResId};
 use serde_json::Value;
 
@@ -44,6 +45,19 @@ pub struct Resource {
     pub ref_by: Vec<ResId>,
     /// Names of the vars that read a field of this object.
     pub ref_var_names: Vec<String>,
+    /// Fields that hold one shared value (see [`Shared`]).
+    pub shared: Vec<Shared>,
+}
+
+/// kustomize's label and annotation transformers insert one YAML node per key into every
+/// field they add it to in an object, and later in-place edits of any of those fields (a
+/// patch, a replacement, another label transformer) change them all. kubectl's output shows
+/// this: an overlay that relabels `metadata.labels` also relabels the selectors a base
+/// labelled. We keep the set of fields that share a node, and the value they hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shared {
+    pub paths: Vec<Vec<Seg>>,
+    pub value: Value,
 }
 
 impl Resource {
@@ -58,6 +72,7 @@ impl Resource {
             suffixes: Vec::new(),
             ref_by: Vec::new(),
             ref_var_names: Vec::new(),
+            shared: Vec::new(),
         }
     }
 
@@ -150,6 +165,80 @@ impl Resource {
 
     pub fn annotations(&self) -> Vec<(String, String)> {
         string_map(manifest::get(&self.obj, &["metadata", "annotations"]))
+    }
+
+    /// A field that shares a node was written in place: give every field sharing it the value.
+    pub fn propagate_shared(&mut self, path: &[Seg], value: &Value) {
+        let Some(i) = self
+            .shared
+            .iter()
+            .position(|s| s.paths.iter().any(|p| p == path))
+        else {
+            return;
+        };
+        let paths = self.shared[i].paths.clone();
+        for p in &paths {
+            if let Some(v) = get_path_mut(&mut self.obj, p) {
+                *v = value.clone();
+            }
+        }
+        self.shared[i].value = value.clone();
+    }
+
+    /// Record fields freshly given one shared node.
+    pub fn add_shared(&mut self, paths: Vec<Vec<Seg>>, value: Value) {
+        if paths.is_empty() {
+            return;
+        }
+        for s in self.shared.iter_mut() {
+            s.paths.retain(|p| !paths.contains(p));
+        }
+        self.shared.retain(|s| s.paths.len() > 1);
+        if paths.len() > 1 {
+            self.shared.push(Shared { paths, value });
+        }
+    }
+
+    /// After an operation that edits fields in place (a strategic-merge patch, replacements,
+    /// vars): where one field of a shared node changed, give the others the new value.
+    pub fn sync_shared(&mut self) {
+        for i in 0..self.shared.len() {
+            let s = &self.shared[i];
+            let mut kept = Vec::new();
+            let mut changed: Option<Value> = None;
+            for p in &s.paths {
+                match get_path(&self.obj, p) {
+                    Some(v) if !v.is_object() && !v.is_array() => {
+                        if *v != s.value {
+                            changed = Some(v.clone());
+                        }
+                        kept.push(p.clone());
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(v) = &changed {
+                for p in &kept {
+                    if let Some(x) = get_path_mut(&mut self.obj, p) {
+                        *x = v.clone();
+                    }
+                }
+            }
+            let s = &mut self.shared[i];
+            s.paths = kept;
+            if let Some(v) = changed {
+                s.value = v;
+            }
+        }
+        self.shared.retain(|s| s.paths.len() > 1);
+    }
+
+    /// Fields under `prefix` were rebuilt as new nodes: they no longer share.
+    pub fn unshare_under(&mut self, prefix: &[Seg]) {
+        for s in self.shared.iter_mut() {
+            s.paths.retain(|p| !p.starts_with(prefix));
+        }
+        self.shared.retain(|s| s.paths.len() > 1);
     }
 
     /// Is this one of kustomize's cluster-scoped kinds (never namespaced)?

@@ -1,7 +1,7 @@
 //! The built-in transformers driven by field specs: namespace, name prefix/suffix, labels,
 //! annotations, images and replicas. Each works on the whole list of resources of one level.
 
-use super::fieldspec::{self, Create, FieldSpec};
+use super::fieldspec::{self, Create, FieldSpec, Seg};
 use super::kustomization::{Image, Replica};
 use super::resource::{Resource, is_cluster_scoped_kind};
 use super::{Error, Result};
@@ -147,7 +147,9 @@ pub fn prefix_suffix(
     Ok(())
 }
 
-/// Labels or annotations: add every pair to the mappings the specs name.
+/// Labels or annotations: add every pair to the mappings the specs name. A key added fresh
+/// to several fields of one object shares one value there (see [`super::resource::Shared`]);
+/// a key already present is overwritten in place, reaching the fields it shares a value with.
 pub fn add_map_entries(
     resources: &mut [Resource],
     pairs: &[(String, String)],
@@ -159,15 +161,24 @@ pub fn add_map_entries(
     for r in resources.iter_mut() {
         let gvk = r.gvk();
         for (k, val) in pairs {
+            let value = Value::String(val.clone());
+            let mut fresh: Vec<Vec<Seg>> = Vec::new();
+            let mut existing: Vec<Vec<Seg>> = Vec::new();
             for fs in specs.iter().filter(|fs| fs.matches_gvk(&gvk)) {
                 let path = fs.path.clone();
-                fieldspec::visit(&mut r.obj, fs, Create::Map, &mut |v| {
+                fieldspec::visit_with_path(&mut r.obj, fs, Create::Map, &mut |v, at| {
                     if v.is_null() {
                         *v = Value::Object(Default::default());
                     }
                     match v {
                         Value::Object(m) => {
-                            m.insert(k.clone(), Value::String(val.clone()));
+                            let mut p = at.to_vec();
+                            p.push(Seg::Key(k.clone()));
+                            if m.insert(k.clone(), value.clone()).is_some() {
+                                existing.push(p);
+                            } else {
+                                fresh.push(p);
+                            }
                             Ok(())
                         }
                         _ => Err("expected a mapping node".to_string()),
@@ -175,6 +186,10 @@ pub fn add_map_entries(
                 })
                 .map_err(|e| obj_err(r, &path, e))?;
             }
+            for p in &existing {
+                r.propagate_shared(p, &value);
+            }
+            r.add_shared(fresh, value);
         }
     }
     Ok(())
