@@ -17,6 +17,9 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+#[path = "builtins.rs"]
+mod builtins;
+
 /// Bounds on one build.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -281,24 +284,6 @@ impl Builder<'_> {
                 "Helm chart inflation is not supported by Warden (it would run helm on the repo's behalf)",
             );
         }
-        if !k.generators.is_empty() {
-            return refuse(
-                "generators",
-                "generator plugins are not supported (Warden never executes code from a repo)",
-            );
-        }
-        if !k.transformers.is_empty() {
-            return refuse(
-                "transformers",
-                "transformer plugins are not supported (Warden never executes code from a repo)",
-            );
-        }
-        if !k.validators.is_empty() {
-            return refuse(
-                "validators",
-                "validator plugins are not supported (Warden never executes code from a repo)",
-            );
-        }
         Ok(())
     }
 
@@ -542,7 +527,7 @@ impl Builder<'_> {
                 absorb(&mut acc.res, r).map_err(|e| e.context(format!("{kshow}: {field}")))?;
             }
         }
-        Ok(())
+        self.run_plugin_generators(dir, kfile, k, acc)
     }
 
     fn run_transformers(
@@ -675,7 +660,7 @@ impl Builder<'_> {
             replacements::apply(&mut acc.res, &all)
                 .map_err(|e| Error::new(format!("{kshow}: replacements: {e}")))?;
         }
-        Ok(())
+        self.run_plugin_transformers(dir, kfile, k, acc)
     }
 
     /// A `patchesStrategicMerge` entry is inline YAML or a file path.
