@@ -126,15 +126,20 @@ struct Configured {
     plugin: Plugin,
     /// The config object's file (the kustomization for an inline config) and line.
     origin: Origin,
+    /// The list it came from (`generators`, `transformers`, `validators`).
+    field: &'static str,
     kind: String,
     name: String,
     namespace: String,
 }
 
 impl Configured {
-    /// `file:line: Kind/name` for messages.
+    /// `file:line: field: Kind 'name'` for messages.
     fn describe(&self) -> String {
-        format!("{}: {} '{}'", self.origin, self.kind, self.name)
+        format!(
+            "{}: {}: {} '{}'",
+            self.origin, self.field, self.kind, self.name
+        )
     }
 }
 
@@ -592,6 +597,7 @@ impl Builder<'_> {
         Ok(Configured {
             plugin,
             origin: cfg.origin.clone(),
+            field,
             kind,
             name: cfg.name().to_string(),
             namespace: cfg.namespace().to_string(),
