@@ -17,6 +17,9 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+#[path = "builtins.rs"]
+mod builtins;
+
 /// Bounds on one build.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -320,24 +323,6 @@ impl Builder<'_> {
                 "Helm chart inflation is not supported by Warden (it would run helm on the repo's behalf)",
             );
         }
-        if !k.generators.is_empty() {
-            return refuse(
-                "generators",
-                "generator plugins are not supported (Warden never executes code from a repo)",
-            );
-        }
-        if !k.transformers.is_empty() {
-            return refuse(
-                "transformers",
-                "transformer plugins are not supported (Warden never executes code from a repo)",
-            );
-        }
-        if !k.validators.is_empty() {
-            return refuse(
-                "validators",
-                "validator plugins are not supported (Warden never executes code from a repo)",
-            );
-        }
         Ok(())
     }
 
@@ -581,7 +566,7 @@ impl Builder<'_> {
                 absorb(&mut acc.res, r).map_err(|e| e.context(format!("{kshow}: {field}")))?;
             }
         }
-        Ok(())
+        self.run_plugin_generators(dir, kfile, k, acc)
     }
 
     fn run_transformers(
@@ -742,7 +727,7 @@ impl Builder<'_> {
             }
             note(&mut acc.res, "ReplacementTransformer");
         }
-        Ok(())
+        self.run_plugin_transformers(dir, kfile, k, acc)
     }
 
     /// A `patchesStrategicMerge` entry is inline YAML or a file path.

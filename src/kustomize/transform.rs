@@ -15,12 +15,14 @@ fn obj_err(r: &Resource, path: &str, e: String) -> Error {
     ))
 }
 
-/// Set `value` at every field `specs` name in `r`.
+/// Set `value` at every field `specs` name in `r`; with `unset_only`, only where the field is
+/// missing, null or empty.
 fn set_scalar_fields(
     r: &mut Resource,
     specs: &[FieldSpec],
     value: &str,
     create: Create,
+    unset_only: bool,
 ) -> Result<()> {
     let gvk = r.gvk();
     for fs in specs.iter().filter(|fs| fs.matches_gvk(&gvk)) {
@@ -30,6 +32,7 @@ fn set_scalar_fields(
                 Value::Object(_) | Value::Array(_) => {
                     return Err("namespace field specs must target scalar nodes".to_string());
                 }
+                _ if unset_only && !is_unset(v) => {}
                 _ => *v = Value::String(value.to_string()),
             }
             Ok(())
@@ -39,37 +42,64 @@ fn set_scalar_fields(
     Ok(())
 }
 
+/// A field that `unsetOnly` may fill: null or the empty string.
+fn is_unset(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+/// Which subjects of a (Cluster)RoleBinding the namespace transformer moves along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubjectMode {
+    /// Subjects named `default` (kustomize's `defaultOnly`, also when unspecified).
+    #[default]
+    DefaultOnly,
+    /// Every ServiceAccount subject (`allServiceAccounts`).
+    AllServiceAccounts,
+    /// None (`none`).
+    NoSubjects,
+}
+
+impl SubjectMode {
+    /// kustomize's `setRoleBindingSubjects` values; `""` is the default.
+    pub fn parse(s: &str) -> Option<SubjectMode> {
+        match s {
+            "" | "defaultOnly" => Some(SubjectMode::DefaultOnly),
+            "allServiceAccounts" => Some(SubjectMode::AllServiceAccounts),
+            "none" => Some(SubjectMode::NoSubjects),
+            _ => None,
+        }
+    }
+}
+
+/// How the namespace transformer sets namespaces (the NamespaceTransformer plugin's options;
+/// the kustomization's `namespace:` field uses the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NamespaceMode {
+    /// Only fill namespaces that are missing or empty.
+    pub unset_only: bool,
+    pub subjects: SubjectMode,
+}
+
 /// `namespace:`: sets metadata.namespace of namespaced objects and the namespace fields the
 /// config names; RoleBinding subjects named `default` follow.
 pub fn namespace(resources: &mut [Resource], ns: &str, specs: &[FieldSpec]) -> Result<()> {
+    namespace_with(resources, ns, specs, NamespaceMode::default())
+}
+
+/// [`namespace`] with explicit options; fails when two objects end up with the same id.
+pub fn namespace_with(
+    resources: &mut [Resource],
+    ns: &str,
+    specs: &[FieldSpec],
+    mode: NamespaceMode,
+) -> Result<()> {
     for i in 0..resources.len() {
-        let r = &mut resources[i];
-        r.store_previous_id();
-        let gvk = r.gvk();
-        let api_version = gvk.api_version();
-        if !is_cluster_scoped_kind(&gvk) {
-            r.set_namespace(ns);
-        }
-        let is_binding = gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding";
-        let specs: Vec<FieldSpec> = specs
-            .iter()
-            .filter(|fs| fs.path != "metadata/namespace")
-            .filter(|fs| api_version == "v1" || fs.path != "metadata/name")
-            .filter(|fs| {
-                !(is_binding && is_binding_kind(&fs.kind) && fs.path == "subjects/namespace")
-            })
-            .cloned()
-            .collect();
-        if is_binding && let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
-            for s in subjects.iter_mut() {
-                if let Value::Object(m) = s
-                    && m.get("name").and_then(|n| n.as_str()) == Some("default")
-                {
-                    m.insert("namespace".into(), Value::String(ns.to_string()));
-                }
-            }
-        }
-        set_scalar_fields(r, &specs, ns, Create::Scalar)?;
+        resources[i].store_previous_id();
+        set_namespace(&mut resources[i], ns, specs, mode)?;
         let id = resources[i].cur_id();
         let eff = super::effective_namespace(&id.gvk, &id.namespace);
         let clashes = resources
@@ -88,6 +118,49 @@ pub fn namespace(resources: &mut [Resource], ns: &str, specs: &[FieldSpec]) -> R
         }
     }
     Ok(())
+}
+
+/// The namespace filter on one object (no id bookkeeping).
+pub fn set_namespace(
+    r: &mut Resource,
+    ns: &str,
+    specs: &[FieldSpec],
+    mode: NamespaceMode,
+) -> Result<()> {
+    let gvk = r.gvk();
+    let api_version = gvk.api_version();
+    if !is_cluster_scoped_kind(&gvk) && (!mode.unset_only || r.namespace().is_empty()) {
+        r.set_namespace(ns);
+    }
+    let is_binding = is_binding_kind(&gvk.kind);
+    let specs: Vec<FieldSpec> = specs
+        .iter()
+        .filter(|fs| fs.path != "metadata/namespace")
+        .filter(|fs| api_version == "v1" || fs.path != "metadata/name")
+        .filter(|fs| !(is_binding && is_binding_kind(&fs.kind) && fs.path == "subjects/namespace"))
+        .cloned()
+        .collect();
+    if is_binding
+        && mode.subjects != SubjectMode::NoSubjects
+        && let Some(Value::Array(subjects)) = r.obj.get_mut("subjects")
+    {
+        for s in subjects.iter_mut() {
+            let Value::Object(m) = s else { continue };
+            let selected = match mode.subjects {
+                SubjectMode::DefaultOnly => {
+                    m.get("name").and_then(|n| n.as_str()) == Some("default")
+                }
+                SubjectMode::AllServiceAccounts => {
+                    m.get("kind").and_then(|n| n.as_str()) == Some("ServiceAccount")
+                }
+                SubjectMode::NoSubjects => false,
+            };
+            if selected && (!mode.unset_only || m.get("namespace").is_none_or(is_unset)) {
+                m.insert("namespace".into(), Value::String(ns.to_string()));
+            }
+        }
+    }
+    set_scalar_fields(r, &specs, ns, Create::Scalar, mode.unset_only)
 }
 
 fn is_binding_kind(kind: &str) -> bool {
