@@ -932,10 +932,24 @@ fn remove_annotation(r: &mut Resource, key: &str) {
 /// After a builtin transformer of the kustomization `kfile` ran: record it on every object,
 /// as a transformation, or as the origin of an object that has none.
 fn note_transformer(res: &mut [Resource], kfile: &str, kind: &str) {
-    let origin =
-        format!("configuredIn: {kfile}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n");
+    note_transformation(res, kfile, &format!("apiVersion: builtin\nkind: {kind}\n"));
+}
+
+/// Record a transformer (`configured_by`: its apiVersion/kind/name lines) on every object.
+pub(super) fn note_transformation(res: &mut [Resource], configured_in: &str, configured_by: &str) {
+    let indent = |prefix: &str| -> String {
+        configured_by
+            .lines()
+            .map(|l| format!("{prefix}{l}\n"))
+            .collect()
+    };
+    let origin = format!(
+        "configuredIn: {configured_in}\nconfiguredBy:\n{}",
+        indent("  ")
+    );
     let item = format!(
-        "- configuredIn: {kfile}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n"
+        "- configuredIn: {configured_in}\n  configuredBy:\n{}",
+        indent("    ")
     );
     for r in res.iter_mut() {
         // kustomize re-writes the annotations map to record this.

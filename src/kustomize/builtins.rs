@@ -12,8 +12,8 @@
 //! own transformers, then validators (which must leave the objects unchanged).
 
 use super::{
-    Acc, Builder, absorb, append, compile_selector, find_one_by_any_id, patch_objects,
-    set_annotation,
+    Acc, Builder, absorb, append, compile_selector, find_one_by_any_id, note_transformation,
+    patch_objects, set_annotation,
 };
 use crate::kustomize::fieldspec::{FieldSpec, split_path};
 use crate::kustomize::fs::{self, Entry};
@@ -442,6 +442,16 @@ impl Builder<'_> {
             for p in &plugins {
                 self.transform(dir, kfile, p, acc)
                     .map_err(|e| e.context(p.describe()))?;
+                if self.track {
+                    let mut by = format!("apiVersion: builtin\nkind: {}\n", p.kind);
+                    if !p.name.is_empty() {
+                        by.push_str(&format!("name: {}\n", p.name));
+                    }
+                    if !p.namespace.is_empty() {
+                        by.push_str(&format!("namespace: {}\n", p.namespace));
+                    }
+                    note_transformation(&mut acc.res, &p.origin.file, &by);
+                }
             }
         }
         if !k.validators.is_empty() {
@@ -961,7 +971,7 @@ impl Builder<'_> {
         for mut r in made {
             r.origin.file = p.origin.file.clone();
             r.origin.line = p.origin.line;
-            if self.origin_annotations
+            if self.track
                 && !r
                     .annotations()
                     .iter()
