@@ -8,6 +8,7 @@
 //! with their origins, plus every file the build read.
 
 mod build;
+mod crds;
 pub mod config;
 pub mod fieldspec;
 pub mod fs;
@@ -15,6 +16,7 @@ pub mod generators;
 pub mod kustomization;
 mod nameref;
 pub mod openapi;
+mod openapi_field;
 pub mod replacements;
 pub mod resource;
 pub mod selector;
