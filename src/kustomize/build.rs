@@ -314,7 +314,9 @@ impl Builder<'_> {
         let file = match field.and_then(|f| f.get("path")) {
             Some(rel) => {
                 let p = self.restricted(dir, rel, "openapi")?;
-                let bytes = self.read(&p)?;
+                let bytes = self
+                    .read(&p)
+                    .map_err(|e| e.context(format!("{}: openapi: path", self.show(kfile))))?;
                 Some((bytes, self.show(&p)))
             }
             None => None,
@@ -353,7 +355,9 @@ impl Builder<'_> {
         }
         for c in &k.crds {
             let p = self.restricted(dir, c, "crds")?;
-            let bytes = self.read(&p)?;
+            let bytes = self
+                .read(&p)
+                .map_err(|e| e.context(format!("{}: crds", self.show(kfile))))?;
             let cfg = crds::config_from_file(&bytes, &self.opts.yaml).map_err(|e| {
                 Error::new(format!(
                     "{}: crds: unable to parse open API definition from '{}': {e}",

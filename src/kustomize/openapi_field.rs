@@ -166,7 +166,7 @@ impl OpenApiState {
             }
             self.custom = Some(
                 parse_document(bytes, limits)
-                    .map_err(|e| format!("{shown}: invalid schema file: {e}")),
+                    .map_err(|e| format!("openapi: path: {shown}: invalid schema file: {e}")),
             );
             self.set = true;
             self.with_builtin = !top && self.touched;
