@@ -6,9 +6,10 @@ use super::config::TransformerConfig;
 use super::fieldspec::{FieldSpec, Seg};
 use super::fs::{self, Entry, FileSystem};
 use super::kustomization::{FILE_NAMES, Kustomization, Patch};
+use super::openapi_field::{self, OpenApiState};
 use super::resource::{Behavior, Resource};
 use super::{
-    Error, Result, effective_namespace, generators, nameref, replacements, selector, smp,
+    Error, Result, crds, effective_namespace, generators, nameref, replacements, selector, smp,
     transform, vars,
 };
 use crate::manifest::{Object, Origin, PatchOrigin, ResId};
@@ -77,8 +78,10 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Ren
         stack: Vec::new(),
         top: dir.clone(),
         track: false,
+        openapi: OpenApiState::default(),
     };
     let (k, kfile) = b.load_kustomization(&dir)?;
+    b.apply_openapi(&dir, &kfile, &k, true)?;
     // Any buildMetadata option turns on origin tracking (as in kustomize); the annotations
     // are removed at the end unless asked for.
     b.track = !k.build_metadata.is_empty();
@@ -198,6 +201,8 @@ struct Builder<'a> {
     top: PathBuf,
     /// Record origins and transformations in annotations while building.
     track: bool,
+    /// Which schema strategic-merge patches use (`openapi:`).
+    openapi: OpenApiState,
 }
 
 fn is_remote(p: &str) -> bool {
@@ -326,6 +331,36 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Apply a kustomization's `openapi:` field (see [`openapi_field`]); its file is read
+    /// even when the field is ignored.
+    fn apply_openapi(
+        &mut self,
+        dir: &Path,
+        kfile: &Path,
+        k: &Kustomization,
+        top: bool,
+    ) -> Result<()> {
+        let field = k.openapi.as_ref();
+        let file = match field.and_then(|f| f.get("path")) {
+            Some(rel) => {
+                let p = self.restricted(dir, rel, "openapi")?;
+                let bytes = self
+                    .read(&p)
+                    .map_err(|e| e.context(format!("{}: openapi: path", self.show(kfile))))?;
+                Some((bytes, self.show(&p)))
+            }
+            None => None,
+        };
+        self.openapi
+            .apply(
+                field,
+                file.as_ref().map(|(b, s)| (b.as_slice(), s.clone())),
+                top,
+                &self.opts.yaml,
+            )
+            .map_err(|e| Error::new(format!("{}: {e}", self.show(kfile))))
+    }
+
     fn accumulate_target(
         &mut self,
         dir: &Path,
@@ -349,10 +384,18 @@ impl Builder<'_> {
             }
         }
         for c in &k.crds {
-            // CRD files are read (they belong to the input closure); their name-reference
-            // annotations are not interpreted yet.
             let p = self.restricted(dir, c, "crds")?;
-            self.read(&p)?;
+            let bytes = self
+                .read(&p)
+                .map_err(|e| e.context(format!("{}: crds", self.show(kfile))))?;
+            let cfg = crds::config_from_file(&bytes, &self.opts.yaml).map_err(|e| {
+                Error::new(format!(
+                    "{}: crds: unable to parse open API definition from '{}': {e}",
+                    self.show(kfile),
+                    self.show(&p)
+                ))
+            })?;
+            acc.cfg.merge(&cfg);
         }
         self.run_generators(dir, kfile, k, acc)?;
         for c in &k.components {
@@ -437,6 +480,11 @@ impl Builder<'_> {
             };
             expand_lists(d.value, &origin, &mut out)?;
         }
+        for r in &out {
+            self.openapi
+                .note_kind(&r.gvk().api_version(), r.kind())
+                .map_err(|e| e.context(&file))?;
+        }
         if self.track {
             for r in out.iter_mut() {
                 set_annotation(r, ORIGIN_ANNOTATION, &format!("path: {file}\n"));
@@ -472,6 +520,7 @@ impl Builder<'_> {
             )));
         }
         let (k, kfile) = self.load_kustomization(&dir)?;
+        self.apply_openapi(&dir, &kfile, &k, false)?;
         if component && !k.is_component() {
             return Err(Error::new(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",
@@ -594,7 +643,9 @@ impl Builder<'_> {
                 let pid = crate::manifest::id_of(&patch);
                 let idx = find_one_by_any_id(&acc.res, &pid)
                     .map_err(|e| Error::new(format!("{kshow}: patchesStrategicMerge[{i}]: {e}")))?;
-                apply_smp_at(&mut acc.res, idx, &patch, false, false, true, &po)
+                let sources = self.openapi.sources()?;
+                let schemas = openapi_field::schemas(&sources);
+                apply_smp_at(&mut acc.res, idx, &patch, false, false, true, &po, schemas)
                     .map_err(|e| e.context(format!("{kshow}: patchesStrategicMerge[{i}]")))?;
             }
         }
@@ -814,7 +865,18 @@ impl Builder<'_> {
                             "apiVersion".into(),
                             Value::String(acc.res[j].gvk().api_version()),
                         );
-                        if apply_smp_at(&mut acc.res, j, &pc, allow_name, allow_kind, false, &po)? {
+                        let sources = self.openapi.sources()?;
+                        let schemas = openapi_field::schemas(&sources);
+                        if apply_smp_at(
+                            &mut acc.res,
+                            j,
+                            &pc,
+                            allow_name,
+                            allow_kind,
+                            false,
+                            &po,
+                            schemas,
+                        )? {
                             deleted.push(j);
                         }
                     }
@@ -829,7 +891,18 @@ impl Builder<'_> {
                                 "no resource matches strategic merge patch \"{pid}\": {e}"
                             ))
                         })?;
-                        apply_smp_at(&mut acc.res, j, patch, allow_name, allow_kind, true, &po)?;
+                        let sources = self.openapi.sources()?;
+                        let schemas = openapi_field::schemas(&sources);
+                        apply_smp_at(
+                            &mut acc.res,
+                            j,
+                            patch,
+                            allow_name,
+                            allow_kind,
+                            true,
+                            &po,
+                            schemas,
+                        )?;
                     }
                 }
                 Ok(())
@@ -1068,6 +1141,7 @@ fn apply_json_patch(r: &mut Resource, ops: &json_patch::Patch) -> Result<()> {
 
 /// Apply a strategic-merge patch to resource `idx`; returns whether the patch deleted it
 /// (and, when `remove` is set, removes it).
+#[allow(clippy::too_many_arguments)]
 fn apply_smp_at(
     res: &mut Vec<Resource>,
     idx: usize,
@@ -1076,6 +1150,7 @@ fn apply_smp_at(
     allow_kind: bool,
     remove: bool,
     po: &PatchOrigin,
+    schemas: super::openapi::Schemas<'_>,
 ) -> Result<bool> {
     let r = &mut res[idx];
     let (name, ns, kind) = (
@@ -1097,7 +1172,7 @@ fn apply_smp_at(
             patch = holder.obj;
         }
     }
-    let out = smp::apply(&r.obj, &patch)
+    let out = smp::apply_with(&r.obj, &patch, schemas)
         .map_err(|e| Error::new(format!("applying patch to {}: {e}", r.cur_id())))?;
     match out {
         None => {

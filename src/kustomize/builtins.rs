@@ -1039,7 +1039,18 @@ impl Builder<'_> {
                 for (patch, _) in patches {
                     let pid = crate::manifest::id_of(patch);
                     let idx = find_one_by_any_id(&acc.res, &pid)?;
-                    super::apply_smp_at(&mut acc.res, idx, patch, false, false, true, &po)?;
+                    let sources = self.openapi.sources()?;
+                    let schemas = super::openapi_field::schemas(&sources);
+                    super::apply_smp_at(
+                        &mut acc.res,
+                        idx,
+                        patch,
+                        false,
+                        false,
+                        true,
+                        &po,
+                        schemas,
+                    )?;
                 }
             }
             Plugin::Replacements(all) => {

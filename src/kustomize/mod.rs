@@ -9,12 +9,14 @@
 
 mod build;
 pub mod config;
+mod crds;
 pub mod fieldspec;
 pub mod fs;
 pub mod generators;
 pub mod kustomization;
 mod nameref;
 pub mod openapi;
+mod openapi_field;
 pub mod replacements;
 pub mod resource;
 pub mod selector;

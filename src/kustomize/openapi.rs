@@ -17,6 +17,8 @@ use std::sync::OnceLock;
 
 use crate::manifest::Gvk;
 
+mod doc;
+
 const BUILTIN_TEXT: &str = include_str!("openapi/k8s-1.21.txt");
 
 /// How a list field is merged by a strategic-merge patch.
@@ -59,6 +61,17 @@ enum Ty {
         keys: Vec<Cow<'static, str>>,
         items: TyId,
     },
+    /// A schema read from an OpenAPI document: it may describe both an
+    /// object and a list (kyaml consults whichever the node needs).
+    Node {
+        fields: Vec<(Cow<'static, str>, TyId)>,
+        additional: Option<TyId>,
+        strategy: Cow<'static, str>,
+        keys: Vec<Cow<'static, str>>,
+        items: Option<TyId>,
+    },
+    /// No schema: a `$ref` that does not resolve. Lookups reaching it find nothing.
+    Absent,
 }
 
 /// One source of type information: a set of definitions and the GVKs they
@@ -330,33 +343,42 @@ impl<'a> SchemaRef<'a> {
     /// The type of a field of this object: a named property, else the
     /// additionalProperties type. `None` when unknown.
     pub fn field(&self, name: &str) -> Option<SchemaRef<'a>> {
-        match self.ty()? {
-            Ty::Object { fields, additional } => {
-                match fields.binary_search_by(|(n, _)| n.as_ref().cmp(name)) {
-                    Ok(i) => fields.get(i).map(|(_, t)| self.at(*t)),
-                    Err(_) => additional.map(|t| self.at(t)),
-                }
-            }
-            _ => None,
-        }
+        let (fields, additional) = match self.ty()? {
+            Ty::Object { fields, additional }
+            | Ty::Node {
+                fields, additional, ..
+            } => (fields, additional),
+            _ => return None,
+        };
+        let found = match fields.binary_search_by(|(n, _)| n.as_ref().cmp(name)) {
+            Ok(i) => fields.get(i).map(|(_, t)| self.at(*t)),
+            Err(_) => additional.map(|t| self.at(t)),
+        };
+        found.filter(|r| !matches!(r.ty(), Some(Ty::Absent)))
     }
 
     /// The type of the items of this list.
     pub fn items(&self) -> Option<SchemaRef<'a>> {
-        match self.ty()? {
-            Ty::List { items, .. } => Some(self.at(*items)),
-            _ => None,
-        }
+        let items = match self.ty()? {
+            Ty::List { items, .. } => *items,
+            Ty::Node { items, .. } => (*items)?,
+            _ => return None,
+        };
+        Some(self.at(items)).filter(|r| !matches!(r.ty(), Some(Ty::Absent)))
     }
 
     /// The patch strategy and merge keys of this list; `None` unless this is
     /// a list with an `x-kubernetes-patch-strategy`.
     pub fn list_merge(&self) -> Option<ListMerge<'a>> {
         match self.ty()? {
-            Ty::List { strategy, keys, .. } if !strategy.is_empty() => Some(ListMerge {
-                strategy: strategy.as_ref(),
-                keys: keys.as_slice(),
-            }),
+            Ty::List { strategy, keys, .. } | Ty::Node { strategy, keys, .. }
+                if !strategy.is_empty() =>
+            {
+                Some(ListMerge {
+                    strategy: strategy.as_ref(),
+                    keys: keys.as_slice(),
+                })
+            }
             _ => None,
         }
     }
