@@ -115,6 +115,7 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Ren
     }
     nameref::fix_references(&mut res, &acc.cfg.name_reference)?;
     if !acc.vars.is_empty() {
+        stringify_untagged_var_fields(&mut res, &acc.cfg.var_reference);
         vars::resolve(&mut res, &acc.vars, &acc.cfg.var_reference).map_err(Error::new)?;
         for r in res.iter_mut() {
             r.sync_shared();
@@ -771,11 +772,8 @@ impl Builder<'_> {
                     ),
                 }
             }
-            replacements::apply(&mut acc.res, &all)
+            apply_replacements(&mut acc.res, &all)
                 .map_err(|e| Error::new(format!("{kshow}: replacements: {e}")))?;
-            for r in acc.res.iter_mut() {
-                r.sync_shared();
-            }
             note(&mut acc.res, "ReplacementTransformer");
         }
         self.run_plugin_transformers(dir, kfile, k, acc)
@@ -970,6 +968,92 @@ impl Builder<'_> {
     }
 }
 
+/// Run replacements, then let shared label values follow in-place edits and remember the
+/// scalars they created (untagged in kustomize).
+pub(super) fn apply_replacements(
+    res: &mut [Resource],
+    all: &[replacements::Replacement],
+) -> std::result::Result<(), String> {
+    let before: Vec<Object> = res.iter().map(|r| r.obj.clone()).collect();
+    replacements::apply(res, all)?;
+    for (r, old) in res.iter_mut().zip(before) {
+        r.sync_shared();
+        let mut at = Vec::new();
+        let mut fresh = Vec::new();
+        new_scalars(
+            Some(&Value::Object(old)),
+            &Value::Object(r.obj.clone()),
+            &mut at,
+            &mut fresh,
+        );
+        for p in fresh {
+            if !r.untagged.contains(&p) {
+                r.untagged.push(p);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Paths of scalars in `after` that `before` did not have.
+fn new_scalars(before: Option<&Value>, after: &Value, at: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
+    match after {
+        Value::Object(m) => {
+            for (k, v) in m {
+                at.push(Seg::Key(k.clone()));
+                new_scalars(before.and_then(|b| b.get(k.as_str())), v, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                at.push(Seg::Index(i));
+                new_scalars(before.and_then(|b| b.get(i)), v, at, out);
+                at.pop();
+            }
+        }
+        _ => {
+            if before.is_none() {
+                out.push(at.clone());
+            }
+        }
+    }
+}
+
+/// Before vars are substituted: kustomize's vars pass rewrites untagged scalars in the
+/// fields it visits as strings.
+fn stringify_untagged_var_fields(res: &mut [Resource], specs: &[FieldSpec]) {
+    for r in res.iter_mut() {
+        if r.untagged.is_empty() {
+            continue;
+        }
+        let gvk = r.gvk();
+        let mut hits: Vec<Vec<Seg>> = Vec::new();
+        for fs in specs.iter().filter(|fs| fs.matches_gvk(&gvk)) {
+            let untagged = &r.untagged;
+            let _ = super::fieldspec::visit_with_path(
+                &mut r.obj,
+                fs,
+                super::fieldspec::Create::Never,
+                &mut |_, at| {
+                    hits.extend(untagged.iter().filter(|p| p.starts_with(at)).cloned());
+                    Ok(())
+                },
+            );
+        }
+        for p in hits {
+            if let Some(v) = super::fieldspec::get_path_mut(&mut r.obj, &p) {
+                let text = match &*v {
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => continue,
+                };
+                *v = Value::String(text);
+            }
+        }
+    }
+}
+
 fn compile_selector(t: &Value) -> Result<selector::Matcher> {
     let s: selector::Selector =
         serde_json::from_value(t.clone()).map_err(|e| Error::new(format!("target: {e}")))?;
@@ -1129,8 +1213,9 @@ fn parse_json_patch(text: &str, limits: &Limits) -> std::result::Result<json_pat
 }
 
 fn apply_json_patch(r: &mut Resource, ops: &json_patch::Patch) -> Result<()> {
-    // The patch goes through JSON: every node is new afterwards.
+    // The patch goes through JSON: every node is new (and tagged) afterwards.
     r.shared.clear();
+    r.untagged.clear();
     let mut doc = Value::Object(std::mem::take(&mut r.obj));
     let res = json_patch::patch(&mut doc, ops);
     if let Value::Object(m) = doc {

@@ -1054,7 +1054,7 @@ impl Builder<'_> {
                 }
             }
             Plugin::Replacements(all) => {
-                replacements::apply(&mut acc.res, all).map_err(Error::new)?;
+                super::apply_replacements(&mut acc.res, all).map_err(Error::new)?;
             }
             Plugin::Hash => {
                 for r in acc.res.iter_mut().filter(|r| r.needs_hash) {

@@ -47,6 +47,9 @@ pub struct Resource {
     pub ref_var_names: Vec<String>,
     /// Fields that hold one shared value (see [`Shared`]).
     pub shared: Vec<Shared>,
+    /// Scalars a replacement created: kustomize gives them no YAML tag, so they print as
+    /// their text reads, but the vars pass treats them as strings.
+    pub untagged: Vec<Vec<Seg>>,
 }
 
 /// kustomize's label and annotation transformers insert one YAML node per key into every
@@ -73,6 +76,7 @@ impl Resource {
             ref_by: Vec::new(),
             ref_var_names: Vec::new(),
             shared: Vec::new(),
+            untagged: Vec::new(),
         }
     }
 
