@@ -31,7 +31,10 @@ Output format (one record per line, tokens separated by single spaces):
                                strategy is set, else x-kubernetes-patch-merge-key),
                                comma separated; <type> describes the items.
 
-Scalar-typed properties are omitted (they never carry merge information).
+Scalar-typed properties are omitted (they never carry merge information). So is every
+property, definition and root GVK from which no list with a patch strategy can be reached:
+without a strategy a list is replaced and a map merged whether or not a schema is known, so
+they change nothing, and leaving them out keeps the table (parsed at run time) small.
 """
 import json
 import sys
@@ -75,21 +78,58 @@ def main():
             return "."
         return None
 
-    out = ["S kubernetes-validate 1.21.0 v1.21.0-local/_definitions.json",
-           "N %d" % len(names)]
-    gvks = []
+    # Which definitions can reach a list with a patch strategy (fixed point).
+    import re
+    def refs(t):
+        return [int(x) for x in re.findall(r"#(\d+)", t)]
+    def strategic(t):
+        return re.match(r"^(m)*l[a-z,]", t) is not None or "|" in t and re.search(r"l[a-z][a-z,]*\|", t) is not None
+    fields = {}
     for name in names:
         d = defs[name]
-        out.append("D " + name)
+        fs = []
         for field in sorted(d.get("properties", {})):
             t = ty(d["properties"][field])
             if t is not None:
                 assert " " not in field
-                out.append("F %s %s" % (field, t))
+                fs.append((field, t))
+        add = None
         if isinstance(d.get("additionalProperties"), dict):
-            out.append("A " + (ty(d["additionalProperties"]) or "."))
+            add = ty(d["additionalProperties"]) or "."
+        fields[name] = (fs, add)
+    useful = set()
+    changed = True
+    while changed:
+        changed = False
+        for name in names:
+            if name in useful:
+                continue
+            fs, add = fields[name]
+            toks = [t for _, t in fs] + ([add] if add else [])
+            if any(strategic(t) or any(names[i] in useful for i in refs(t)) for t in toks):
+                useful.add(name)
+                changed = True
+    def keep(t):
+        return strategic(t) or any(names[i] in useful for i in refs(t))
+    kept = [n for n in names if n in useful]
+    newidx = {n: i for i, n in enumerate(kept)}
+    def renum(t):
+        return re.sub(r"#(\d+)", lambda m: "#%d" % newidx[names[int(m.group(1))]] if names[int(m.group(1))] in useful else ".", t)
+
+    out = ["S kubernetes-validate 1.21.0 v1.21.0-local/_definitions.json (pruned to strategic paths)",
+           "N %d" % len(kept)]
+    gvks = []
+    for name in kept:
+        d = defs[name]
+        fs, add = fields[name]
+        out.append("D " + name)
+        for field, t in fs:
+            if keep(t):
+                out.append("F %s %s" % (field, renum(t)))
+        if add is not None and keep(add):
+            out.append("A " + renum(add))
         for g in d.get("x-kubernetes-group-version-kind", []):
-            gvks.append((g.get("group") or "~", g["version"], g["kind"], index[name]))
+            gvks.append((g.get("group") or "~", g["version"], g["kind"], newidx[name]))
     for g in sorted(gvks):
         out.append("G %s %s %s %d" % g)
     sys.stdout.write("\n".join(out) + "\n")

@@ -437,8 +437,9 @@ mod tests {
             "parsed {} definitions in {took:?} (warm: {warm:?}, {again:?})",
             s.definition_count()
         );
-        assert!(s.definition_count() > 600);
-        assert!(Schema::builtin().definition_count() > 600);
+        // Pruned to the definitions that lead to a list with a patch strategy.
+        assert!(s.definition_count() > 200);
+        assert!(Schema::builtin().definition_count() > 200);
     }
 
     #[test]
@@ -466,11 +467,9 @@ mod tests {
                 Cow::Borrowed("protocol")
             ])
         );
-        let args = containers
-            .items()
-            .and_then(|c| c.field("args"))
-            .expect("args");
-        assert!(args.list_merge().is_none());
+        // A plain list (replaced by a patch) carries no merge information.
+        let args = containers.items().and_then(|c| c.field("args"));
+        assert!(args.and_then(|a| a.list_merge()).is_none_or(|m| !m.is_merge()));
         let vols = d
             .field("spec")
             .and_then(|s| s.field("template"))
@@ -493,10 +492,9 @@ mod tests {
             .expect("finalizers");
         assert!(fin.keys.is_empty());
         assert!(fin.is_merge());
-        // labels: a map of strings, known but leaf-valued.
+        // labels: a map of strings, merged key by key with or without a schema.
         let labels = svc.field("metadata").and_then(|m| m.field("labels"));
-        assert!(labels.is_some());
-        assert!(labels.and_then(|l| l.field("app")).is_some());
+        assert!(labels.and_then(|l| l.list_merge()).is_none());
         assert!(s.for_gvk(&gvk("example.com", "v1", "Foo")).is_none());
     }
 
