@@ -116,15 +116,26 @@ pub fn visit_with_path<F>(
 where
     F: FnMut(&mut Value, &[Seg]) -> Result<(), String>,
 {
-    let path = split_path(&spec.path);
     let create = if spec.create { create } else { Create::Never };
     let mut at = Vec::new();
-    visit_map(obj, &path, create, &mut at, f)
+    if spec.path.contains('\\') {
+        let owned = split_path(&spec.path);
+        let path: Vec<&str> = owned.iter().map(String::as_str).collect();
+        visit_map(obj, &path, create, &mut at, f)
+    } else {
+        // The common case needs no allocation per part.
+        let trimmed = match spec.path.strip_prefix('/') {
+            Some(rest) if spec.path.len() > 1 => rest,
+            _ => spec.path.as_str(),
+        };
+        let path: Vec<&str> = trimmed.split('/').collect();
+        visit_map(obj, &path, create, &mut at, f)
+    }
 }
 
 fn visit_map<F>(
     obj: &mut Object,
-    path: &[String],
+    path: &[&str],
     create: Create,
     at: &mut Vec<Seg>,
     f: &mut F,
@@ -137,7 +148,7 @@ where
     };
     let (name, is_seq) = match first.strip_suffix("[]") {
         Some(n) => (n, true),
-        None => (first.as_str(), false),
+        None => (*first, false),
     };
     if name.is_empty() {
         return Err("cannot set or create an empty field name".to_string());
@@ -174,7 +185,7 @@ where
 
 fn visit_value<F>(
     v: &mut Value,
-    path: &[String],
+    path: &[&str],
     create: Create,
     at: &mut Vec<Seg>,
     f: &mut F,

@@ -268,13 +268,27 @@ pub fn add_map_entries(
     Ok(())
 }
 
-/// Does `value` name the image `name` (with any tag and digest)? kustomize compiles the name
-/// as a regular expression, so we do too.
-fn image_matches(value: &str, name: &str) -> bool {
-    let pattern = format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$");
-    match regex::Regex::new(&pattern) {
-        Ok(re) => re.is_match(value),
-        Err(_) => false,
+/// Which image references an `images:` entry applies to: kustomize compiles the name as a
+/// regular expression followed by an optional tag and digest, so we do too (once per entry).
+pub struct ImageRule<'a> {
+    img: &'a Image,
+    re: Option<regex::Regex>,
+}
+
+impl<'a> ImageRule<'a> {
+    pub fn new(img: &'a Image) -> ImageRule<'a> {
+        let pattern = format!(
+            "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
+            img.name
+        );
+        ImageRule {
+            img,
+            re: regex::Regex::new(&pattern).ok(),
+        }
+    }
+
+    fn matches(&self, value: &str) -> bool {
+        self.re.as_ref().is_some_and(|re| re.is_match(value))
     }
 }
 
@@ -314,10 +328,11 @@ pub fn split_image(image: &str) -> (String, String, String) {
     }
 }
 
-fn update_image(value: &str, img: &Image) -> Option<String> {
-    if !image_matches(value, &img.name) {
+fn update_image(value: &str, rule: &ImageRule) -> Option<String> {
+    if !rule.matches(value) {
         return None;
     }
+    let img = rule.img;
     let (mut name, mut tag, mut digest) = split_image(value);
     if !img.new_name.is_empty() {
         name = img.new_name.clone();
@@ -344,7 +359,7 @@ fn update_image(value: &str, img: &Image) -> Option<String> {
     Some(name)
 }
 
-fn walk_containers(v: &mut Value, img: &Image) {
+fn walk_containers(v: &mut Value, img: &ImageRule) {
     match v {
         Value::Object(m) => {
             for (k, child) in m.iter_mut() {
@@ -374,6 +389,7 @@ fn walk_containers(v: &mut Value, img: &Image) {
 /// `images:`: new names, tags and digests for matching container images.
 pub fn images(resources: &mut [Resource], imgs: &[Image], specs: &[FieldSpec]) -> Result<()> {
     for img in imgs {
+        let img = &ImageRule::new(img);
         for r in resources.iter_mut() {
             if r.kind() == "CustomResourceDefinition" {
                 continue;
@@ -472,10 +488,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            update_image("nginx:1.0", &img).as_deref(),
+            update_image("nginx:1.0", &ImageRule::new(&img)).as_deref(),
             Some("nginx:1.25")
         );
-        assert_eq!(update_image("nginxx:1.0", &img), None);
+        assert_eq!(update_image("nginxx:1.0", &ImageRule::new(&img)), None);
         let dig = Image {
             name: "nginx".into(),
             new_name: "reg/nginx".into(),
@@ -483,7 +499,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            update_image("nginx:1.0", &dig).as_deref(),
+            update_image("nginx:1.0", &ImageRule::new(&dig)).as_deref(),
             Some("reg/nginx@sha256:ff")
         );
     }
