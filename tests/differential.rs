@@ -36,10 +36,7 @@ fn describe(v: &Value) -> String {
         .and_then(|m| m.get("name"))
         .and_then(Value::as_str)
         .unwrap_or("?");
-    match md
-        .and_then(|m| m.get("namespace"))
-        .and_then(Value::as_str)
-    {
+    match md.and_then(|m| m.get("namespace")).and_then(Value::as_str) {
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
     }
@@ -94,7 +91,11 @@ fn first_difference(want: &Value, got: &Value, path: &mut String) -> String {
             }
             format!("{path}: equal?")
         }
-        _ => format!("{path}: want {}, got {}", short(Some(want)), short(Some(got))),
+        _ => format!(
+            "{path}: want {}, got {}",
+            short(Some(want)),
+            short(Some(got))
+        ),
     }
 }
 
@@ -117,16 +118,16 @@ fn summarize(want: &[Value], got: &[Value]) -> String {
     sorted_g.sort();
     if sorted_w == sorted_g {
         let order = |vs: &[Value]| vs.iter().map(describe).collect::<Vec<_>>().join(", ");
-        return format!("order differs: want [{}], got [{}]", order(want), order(got));
+        return format!(
+            "order differs: want [{}], got [{}]",
+            order(want),
+            order(got)
+        );
     }
     for (w, g) in want.iter().zip(got) {
         if w != g {
             let mut path = String::new();
-            return format!(
-                "{}: {}",
-                describe(w),
-                first_difference(w, g, &mut path)
-            );
+            return format!("{}: {}", describe(w), first_difference(w, g, &mut path));
         }
     }
     "equal?".into()
