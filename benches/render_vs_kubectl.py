@@ -11,7 +11,8 @@ on the same builds in the same run:
   (a) every case of ../shared/conformance/{krusty,random} (build dir: <case>/in/<run>);
   (b) a generated config repo (benches/gen_tree.py: 200 apps x dev/staging/prod overlays), every
       overlay, plus the "umbrella" kustomization including all of them (timed separately);
-  (c) peak RSS of warden (and kubectl) on the umbrella build.
+  (c) peak RSS of warden (and kubectl) on the umbrella build (the child's own ru_maxrss, from
+      wait4 on the timed run itself).
 
 Each output pair is compared semantically (PyYAML, same documents in the same order). Exit
 status is 1 when warden fails where kubectl renders, renders where kubectl fails, or prints
@@ -20,7 +21,6 @@ different objects (unless --no-fail), 2 on setup errors.
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -32,7 +32,6 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFORMANCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "conformance"))
-TIME_BIN = "/usr/bin/time"
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -52,11 +51,19 @@ def build_warden():
 
 
 def run(cmd):
-    """Run one build; return (returncode, stdout, stderr, wall seconds)."""
-    t0 = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    dt = time.perf_counter() - t0
-    return p.returncode, p.stdout, p.stderr, dt
+    """Run one build; return (returncode, stdout, stderr, wall seconds, peak RSS KiB).
+
+    The child is reaped with wait4 so its own rusage (ru_maxrss) is exact for this one run.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return p.returncode, out.read(), err.read(), dt, usage.ru_maxrss
 
 
 def docs(text):
@@ -94,6 +101,8 @@ class Tally:
         self.kubectl = 0.0
         self.warden = 0.0
         self.failures = []
+        self.rss_kubectl = 0
+        self.rss_warden = 0
 
     def ratio(self):
         return self.kubectl / self.warden if self.warden else float("inf")
@@ -102,11 +111,16 @@ class Tally:
 def compare(tally, name, warden, kubectl, build_dir, repeat=1):
     """Time both tools on one build dir (median of `repeat` runs each) and check agreement."""
     kt, wt = [], []
-    for _ in range(repeat):
-        krc, kout, kerr, dt = run([kubectl, "kustomize", build_dir])
-        kt.append(dt)
-        wrc, wout, werr, dt = run([warden, "render", build_dir])
+    for i in range(repeat):
+        # kubectl is slow on big builds: time it once, warden `repeat` times.
+        if i == 0:
+            krc, kout, kerr, dt, krss = run([kubectl, "kustomize", build_dir])
+            kt.append(dt)
+        wrc, wout, werr, dt, wrss = run([warden, "render", build_dir])
         wt.append(dt)
+        tally.rss_kubectl = max(tally.rss_kubectl, krss)
+        tally.rss_warden = max(tally.rss_warden, wrss)
+    tally.last_output = wout
     tally.cases += 1
     tally.kubectl += statistics.median(kt)
     tally.warden += statistics.median(wt)
@@ -131,24 +145,6 @@ def conformance_cases(corpus, quick):
         with open(os.path.join(root, c, "run")) as f:
             sub = f.read().strip()
         yield c, os.path.join(root, c, "in", sub)
-
-
-def peak_rss_kb(cmd):
-    """Peak resident set size of one run, in KiB."""
-    if os.access(TIME_BIN, os.X_OK):
-        p = subprocess.run([TIME_BIN, "-v"] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        m = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-        if m:
-            return int(m.group(1))
-    # Fallback: ru_maxrss of children is the max over all children so far, so run in a fresh
-    # interpreter to isolate this one command.
-    code = (
-        "import resource,subprocess,sys;"
-        "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    out = subprocess.run([sys.executable, "-c", code] + cmd, stdout=subprocess.PIPE, text=True)
-    return int(out.stdout.strip())
 
 
 def main():
@@ -196,16 +192,14 @@ def main():
         tallies.append(t)
 
         umbrella = os.path.join(tree, "umbrella")
-        t = Tally(f"tree: umbrella (median of {repeat})")
+        t = Tally(f"tree: umbrella (warden median of {repeat})")
         print(f"timing {t.label}...", file=sys.stderr, flush=True)
         compare(t, "umbrella", warden, kubectl, umbrella, repeat=repeat)
         tallies.append(t)
-        _, out, _, _ = run([warden, "render", umbrella])
+        out = t.last_output
         umbrella_objs = out.count(b"\n---\n") + 1 if out else 0
         umbrella_bytes = len(out)
-
-        w_rss = peak_rss_kb([warden, "render", umbrella])
-        k_rss = peak_rss_kb([kubectl, "kustomize", umbrella])
+        w_rss, k_rss = t.rss_warden, t.rss_kubectl
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
