@@ -65,16 +65,21 @@ fn run(cli: Cli) -> Result<()> {
             let abs = std::path::absolute(&dir)
                 .with_context(|| format!("cannot resolve {}", dir.display()))?;
             let rendered = kustomize::build(&DiskFs, &abs, &BuildOptions::default())?;
-            let text = if inputs {
-                let mut s = String::new();
-                for p in &rendered.inputs {
-                    s.push_str(&kustomize::fs::relative(p, &abs));
-                    s.push('\n');
-                }
-                s
-            } else {
-                rendered.to_yaml()
+            let mut out: Box<dyn Write> = match &output {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("cannot write {}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
+            if inputs {
+                for p in &rendered.inputs {
+                    writeln!(out, "{}", kustomize::fs::relative(p, &abs))?;
+                }
+            } else {
+                rendered.write_yaml(&mut out)?;
+            }
+            out.flush()?;
             if origins {
                 for r in &rendered.resources {
                     let patches: Vec<String> = r
@@ -84,15 +89,6 @@ fn run(cli: Cli) -> Result<()> {
                         .map(|p| format!("{}:{}", p.file, p.line))
                         .collect();
                     eprintln!("{}\t{}\t{}", r.cur_id(), r.origin, patches.join(","));
-                }
-            }
-            match output {
-                Some(p) => std::fs::write(&p, text)
-                    .with_context(|| format!("cannot write {}", p.display()))?,
-                None => {
-                    let mut out = std::io::stdout().lock();
-                    out.write_all(text.as_bytes())?;
-                    out.flush()?;
                 }
             }
             Ok(())

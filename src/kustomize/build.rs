@@ -55,16 +55,20 @@ pub struct Rendered {
 impl Rendered {
     /// The objects as `kubectl kustomize` prints them.
     pub fn to_yaml(&self) -> String {
-        let docs: Vec<&Value> = Vec::new();
-        let _ = docs;
-        let mut out = String::new();
+        let mut out = Vec::new();
+        self.write_yaml(&mut out).expect("writing to memory");
+        String::from_utf8(out).expect("YAML output is UTF-8")
+    }
+
+    /// Write the objects as `kubectl kustomize` prints them, one at a time.
+    pub fn write_yaml(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         for (i, r) in self.resources.iter().enumerate() {
             if i > 0 {
-                out.push_str("---\n");
+                w.write_all(b"---\n")?;
             }
-            out.push_str(&yaml::to_yaml(&Value::Object(r.obj.clone())));
+            w.write_all(yaml::object_to_yaml(&r.obj).as_bytes())?;
         }
-        out
+        Ok(())
     }
 }
 
@@ -1295,11 +1299,15 @@ fn ids_equal(a: &ResId, b: &ResId) -> bool {
         && effective_namespace(&a.gvk, &a.namespace) == effective_namespace(&b.gvk, &b.namespace)
 }
 
+/// Has `r` ever had this id? (Names are compared first: they rarely match, and cost nothing.)
+fn had_id(r: &Resource, id: &ResId) -> bool {
+    let name_seen = r.name() == id.name || r.previous.iter().any(|p| p.name == id.name);
+    name_seen && r.all_ids().iter().any(|x| ids_equal(x, id))
+}
+
 /// The one resource that has (or had) this id.
 fn find_one_by_any_id(res: &[Resource], id: &ResId) -> Result<usize> {
-    let hits: Vec<usize> = (0..res.len())
-        .filter(|&i| res[i].all_ids().iter().any(|x| ids_equal(x, id)))
-        .collect();
+    let hits: Vec<usize> = (0..res.len()).filter(|&i| had_id(&res[i], id)).collect();
     match hits.len() {
         1 => Ok(hits[0]),
         0 => Err(Error::new(format!("no matches for Id {id}"))),
@@ -1310,7 +1318,10 @@ fn find_one_by_any_id(res: &[Resource], id: &ResId) -> Result<usize> {
 /// Add a resource; its id must be new.
 fn append(res: &mut Vec<Resource>, r: Resource) -> Result<()> {
     let id = r.cur_id();
-    if res.iter().any(|x| ids_equal(&x.cur_id(), &id)) {
+    if res
+        .iter()
+        .any(|x| x.name() == id.name && ids_equal(&x.cur_id(), &id))
+    {
         return Err(Error::new(format!(
             "may not add resource with an already registered id: {id} (from {})",
             r.origin
@@ -1323,9 +1334,7 @@ fn append(res: &mut Vec<Resource>, r: Resource) -> Result<()> {
 /// Add a generated resource, honouring its behavior against an existing same-id one.
 fn absorb(res: &mut Vec<Resource>, r: Resource) -> Result<()> {
     let id = r.cur_id();
-    let matches: Vec<usize> = (0..res.len())
-        .filter(|&i| res[i].all_ids().iter().any(|x| ids_equal(x, &id)))
-        .collect();
+    let matches: Vec<usize> = (0..res.len()).filter(|&i| had_id(&res[i], &id)).collect();
     let behavior = r.behavior.unwrap_or_default();
     match matches.len() {
         0 => match behavior {
@@ -1454,7 +1463,7 @@ const ORDER_LAST: [&str; 2] = [
     "ValidatingWebhookConfiguration",
 ];
 
-fn sort(res: &mut [Resource], opts: Option<&super::kustomization::SortOptions>) -> Result<()> {
+fn sort(res: &mut Vec<Resource>, opts: Option<&super::kustomization::SortOptions>) -> Result<()> {
     let (first, last): (Vec<String>, Vec<String>) = match opts {
         None => (
             ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
@@ -1545,8 +1554,8 @@ fn sort(res: &mut [Resource], opts: Option<&super::kustomization::SortOptions>) 
         }
     });
     let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    let mut sorted: Vec<Resource> = order.iter().map(|&i| res[i].clone()).collect();
-    res.swap_with_slice(&mut sorted);
+    let mut taken: Vec<Option<Resource>> = res.drain(..).map(Some).collect();
+    res.extend(order.iter().filter_map(|&i| taken[i].take()));
     Ok(())
 }
 

@@ -62,6 +62,10 @@ impl TransformerConfig {
 
     /// Add another configuration's specs that are not already here.
     pub fn merge(&mut self, other: &TransformerConfig) {
+        // Most merges bring nothing new (every level starts from the same defaults).
+        if other == self {
+            return;
+        }
         fn add(dst: &mut Vec<FieldSpec>, src: &[FieldSpec]) {
             for s in src {
                 if !dst.iter().any(|d| d.same_target(s)) {

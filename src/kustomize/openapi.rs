@@ -469,7 +469,10 @@ mod tests {
         );
         // A plain list (replaced by a patch) carries no merge information.
         let args = containers.items().and_then(|c| c.field("args"));
-        assert!(args.and_then(|a| a.list_merge()).is_none_or(|m| !m.is_merge()));
+        assert!(
+            args.and_then(|a| a.list_merge())
+                .is_none_or(|m| !m.is_merge())
+        );
         let vols = d
             .field("spec")
             .and_then(|s| s.field("template"))

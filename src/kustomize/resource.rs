@@ -326,8 +326,11 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
 
 /// Is this a kind kustomize treats as cluster-scoped (never given a namespace)?
 pub fn is_cluster_scoped_kind(gvk: &Gvk) -> bool {
-    let av = gvk.api_version();
-    CLUSTER_SCOPED
-        .iter()
-        .any(|(a, k)| *a == av && *k == gvk.kind)
+    CLUSTER_SCOPED.iter().any(|(a, k)| {
+        *k == gvk.kind
+            && match a.rsplit_once('/') {
+                Some((g, v)) => g == gvk.group && v == gvk.version,
+                None => gvk.group.is_empty() && *a == gvk.version,
+            }
+    })
 }

@@ -69,6 +69,12 @@ pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Document>, YamlErr
     read::parse_stream(src, limits)
 }
 
+/// One object as `kubectl kustomize` prints it (same as [`to_yaml`] of the object, without
+/// copying it into a `Value`).
+pub fn object_to_yaml(map: &serde_json::Map<String, Value>) -> String {
+    write::object_to_yaml(map)
+}
+
 /// One value as `kubectl kustomize` prints it, ending in a newline.
 pub fn to_yaml(value: &Value) -> String {
     write::to_yaml(value)

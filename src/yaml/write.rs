@@ -26,6 +26,18 @@ pub(crate) fn to_yaml(value: &Value) -> String {
     e.out
 }
 
+/// One mapping printed as a document, without wrapping it in a `Value`.
+pub(crate) fn object_to_yaml(map: &Map<String, Value>) -> String {
+    let mut e = Emitter::new();
+    if map.is_empty() {
+        e.emit_empty("{", "}");
+    } else {
+        e.emit_block_mapping(map, Ctx::ROOT);
+    }
+    e.write_indent();
+    e.out
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Style {
     Plain,
