@@ -70,12 +70,17 @@ pub fn id_string(group: &str, version: &str, kind: &str, name: &str, namespace: 
 impl Selector {
     /// Compile for patch-target matching.
     pub fn compile(&self) -> Result<Matcher, String> {
-        let re = |what: &str, p: &str| -> Result<Option<Regex>, String> {
+        let re = |what: &str, p: &str| -> Result<Option<Pattern>, String> {
             if p.is_empty() {
                 return Ok(None);
             }
+            if !p.chars().any(|c| "\\+*?()|[]{}^$".contains(c)) {
+                // Most selectors are plain names, where `.` is the only special character:
+                // match them without building a regex.
+                return Ok(Some(Pattern::Simple(p.to_string())));
+            }
             Regex::new(&format!("^(?:{p})$"))
-                .map(Some)
+                .map(|r| Some(Pattern::Regex(r)))
                 .map_err(|e| format!("invalid {what} regex {p:?} in selector: {e}"))
         };
         Ok(Matcher {
@@ -153,19 +158,47 @@ pub(crate) fn id_selected(
         && (kind.is_empty() || kind == id.gvk.kind)
 }
 
+/// One anchored selector pattern.
+#[derive(Debug, Clone)]
+enum Pattern {
+    /// Literal characters, where `.` matches any one character but a line break.
+    Simple(String),
+    Regex(Regex),
+}
+
+impl Pattern {
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Regex(r) => r.is_match(s),
+            Pattern::Simple(p) => {
+                let mut a = p.chars();
+                let mut b = s.chars();
+                loop {
+                    match (a.next(), b.next()) {
+                        (None, None) => return true,
+                        (Some('.'), Some(c)) if c != '\n' => {}
+                        (Some(x), Some(y)) if x == y => {}
+                        _ => return false,
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A compiled patch-target selector.
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    group: Option<Regex>,
-    version: Option<Regex>,
-    kind: Option<Regex>,
-    name: Option<Regex>,
-    namespace: Option<Regex>,
+    group: Option<Pattern>,
+    version: Option<Pattern>,
+    kind: Option<Pattern>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     labels: LabelSelector,
     annotations: LabelSelector,
 }
 
-fn re_ok(re: &Option<Regex>, s: &str) -> bool {
+fn re_ok(re: &Option<Pattern>, s: &str) -> bool {
     re.as_ref().is_none_or(|r| r.is_match(s))
 }
 
@@ -628,6 +661,15 @@ mod tests {
     use super::*;
     use crate::manifest::Origin;
     use serde_json::json;
+
+    proptest::proptest! {
+        /// The regex-free fast path agrees with the anchored regex it stands for.
+        #[test]
+        fn simple_patterns_agree_with_regexes(p in "[ab.]{1,4}", s in "[ab.\n]{0,5}") {
+            let re = Regex::new(&format!("^(?:{p})$")).unwrap();
+            proptest::prop_assert_eq!(Pattern::Simple(p.clone()).is_match(&s), re.is_match(&s));
+        }
+    }
 
     fn res(v: serde_json::Value) -> Resource {
         Resource::new(
