@@ -289,10 +289,10 @@ fn get_field_specs(f: &Fields) -> std::result::Result<Option<Vec<FieldSpec>>, St
         let g = pick(&m, &["group", "version", "kind", "path", "create"]);
         let ctx = |e: String| format!("fieldSpecs[{i}]: {e}");
         out.push(FieldSpec {
-            group: get_str(&g, "group").map_err(ctx)?,
-            version: get_str(&g, "version").map_err(ctx)?,
-            kind: get_str(&g, "kind").map_err(ctx)?,
-            path: get_str(&g, "path").map_err(ctx)?,
+            group: get_str(&g, "group").map_err(ctx)?.into(),
+            version: get_str(&g, "version").map_err(ctx)?.into(),
+            kind: get_str(&g, "kind").map_err(ctx)?.into(),
+            path: get_str(&g, "path").map_err(ctx)?.into(),
             create: get_bool(&g, "create").map_err(ctx)?,
         });
     }
@@ -683,11 +683,11 @@ impl Builder<'_> {
                 let ctx = |e: String| format!("imageTag: {e}");
                 Plugin::Image {
                     image: Image {
-                        name: get_str(&i, "name").map_err(ctx)?,
-                        new_name: get_str(&i, "newName").map_err(ctx)?,
-                        tag_suffix: get_str(&i, "tagSuffix").map_err(ctx)?,
-                        new_tag: get_str(&i, "newTag").map_err(ctx)?,
-                        digest: get_str(&i, "digest").map_err(ctx)?,
+                        name: get_str(&i, "name").map_err(ctx)?.into(),
+                        new_name: get_str(&i, "newName").map_err(ctx)?.into(),
+                        tag_suffix: get_str(&i, "tagSuffix").map_err(ctx)?.into(),
+                        new_tag: get_str(&i, "newTag").map_err(ctx)?.into(),
+                        digest: get_str(&i, "digest").map_err(ctx)?.into(),
                     },
                     specs: specs(&f)?,
                 }
@@ -698,8 +698,8 @@ impl Builder<'_> {
                 let ctx = |e: String| format!("replica: {e}");
                 Plugin::Replicas {
                     replica: Replica {
-                        name: get_str(&r, "name").map_err(ctx)?,
-                        count: get_int(&r, "count").map_err(ctx)?,
+                        name: get_str(&r, "name").map_err(ctx)?.into(),
+                        count: get_int(&r, "count").map_err(ctx)?.into(),
                     },
                     specs: specs(&f)?,
                 }
@@ -850,8 +850,8 @@ impl Builder<'_> {
                     let ctx = |e: String| format!("targets[{i}]: {e}");
                     let t = ValueTarget {
                         selector: g.get("selector").cloned(),
-                        field_path: get_str(&g, "fieldPath").map_err(ctx)?,
-                        file_path_position: get_int(&g, "filePathPosition").map_err(ctx)?,
+                        field_path: get_str(&g, "fieldPath").map_err(ctx)?.into(),
+                        file_path_position: get_int(&g, "filePathPosition").map_err(ctx)?.into(),
                     };
                     if t.field_path.is_empty() {
                         return Err(format!("targets[{i}]: fieldPath cannot be empty"));

@@ -5,6 +5,7 @@
 use super::fieldspec::FieldSpec;
 use crate::manifest::Gvk;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// Objects of kind `target` are referred to by name from the `referrers` fields.
@@ -30,12 +31,8 @@ pub struct TransformerConfig {
 
 const DEFAULTS: &str = include_str!("data/fieldspecs.txt");
 
-fn dash(s: &str) -> String {
-    if s == "-" {
-        String::new()
-    } else {
-        s.to_string()
-    }
+fn dash(s: &'static str) -> Cow<'static, str> {
+    Cow::Borrowed(if s == "-" { "" } else { s })
 }
 
 impl TransformerConfig {
@@ -146,25 +143,26 @@ impl TransformerConfig {
     }
 }
 
-fn parse_defaults(text: &str) -> TransformerConfig {
+fn parse_defaults(text: &'static str) -> TransformerConfig {
     let mut c = TransformerConfig::default();
     let mut section = String::new();
-    for line in text.lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
+    // Plain ASCII data: split on single bytes (cheaper than Unicode-aware splitting).
+    for line in text.split('\n') {
+        if line.starts_with('#') || line.is_empty() {
             continue;
         }
         if let Some(s) = line.strip_prefix("section ") {
             section = s.to_string();
             continue;
         }
-        let f: Vec<&str> = line.split_whitespace().collect();
+        let f: Vec<&str> = line.split(' ').filter(|x| !x.is_empty()).collect();
         if section == "nameReference" {
             if f[0] == "ref" {
                 c.name_reference.push(NameBackRef {
                     target: Gvk {
-                        group: dash(f[1]),
-                        version: dash(f[2]),
-                        kind: dash(f[3]),
+                        group: dash(f[1]).into_owned(),
+                        version: dash(f[2]).into_owned(),
+                        kind: dash(f[3]).into_owned(),
                     },
                     referrers: Vec::new(),
                 });
@@ -180,12 +178,12 @@ fn parse_defaults(text: &str) -> TransformerConfig {
     c
 }
 
-fn spec_of(f: &[&str]) -> FieldSpec {
+fn spec_of(f: &[&'static str]) -> FieldSpec {
     FieldSpec {
         group: dash(f[0]),
         version: dash(f[1]),
         kind: dash(f[2]),
-        path: f[3].to_string(),
+        path: Cow::Borrowed(f[3]),
         create: f[4] == "1",
     }
 }

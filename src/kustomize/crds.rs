@@ -164,10 +164,10 @@ fn ext<'a>(prop: &'a Value, key: &str) -> Option<&'a str> {
 
 fn spec(gvk: &Gvk, path: &[&str]) -> FieldSpec {
     FieldSpec {
-        group: gvk.group.clone(),
-        version: gvk.version.clone(),
-        kind: gvk.kind.clone(),
-        path: path.join("/"),
+        group: gvk.group.clone().into(),
+        version: gvk.version.clone().into(),
+        kind: gvk.kind.clone().into(),
+        path: path.join("/").into(),
         create: false,
     }
 }

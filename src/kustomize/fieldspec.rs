@@ -6,18 +6,20 @@
 use crate::manifest::{Gvk, Object};
 use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
+/// (Text is `Cow` so the built-in tables borrow from the embedded data instead of copying.)
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     #[serde(default)]
-    pub group: String,
+    pub group: Cow<'static, str>,
     #[serde(default)]
-    pub version: String,
+    pub version: Cow<'static, str>,
     #[serde(default)]
-    pub kind: String,
+    pub kind: Cow<'static, str>,
     #[serde(default)]
-    pub path: String,
+    pub path: Cow<'static, str>,
     #[serde(default, rename = "create")]
     pub create: bool,
 }
@@ -26,7 +28,7 @@ impl FieldSpec {
     /// A spec for any kind.
     pub fn any(path: &str, create: bool) -> FieldSpec {
         FieldSpec {
-            path: path.to_string(),
+            path: Cow::Owned(path.to_string()),
             create,
             ..Default::default()
         }
@@ -35,9 +37,9 @@ impl FieldSpec {
     /// A spec for one group and kind.
     pub fn of(group: &str, kind: &str, path: &str, create: bool) -> FieldSpec {
         FieldSpec {
-            group: group.to_string(),
-            kind: kind.to_string(),
-            path: path.to_string(),
+            group: Cow::Owned(group.to_string()),
+            kind: Cow::Owned(kind.to_string()),
+            path: Cow::Owned(path.to_string()),
             create,
             ..Default::default()
         }
@@ -126,7 +128,7 @@ where
         // The common case needs no allocation per part.
         let trimmed = match spec.path.strip_prefix('/') {
             Some(rest) if spec.path.len() > 1 => rest,
-            _ => spec.path.as_str(),
+            _ => spec.path.as_ref(),
         };
         let path: Vec<&str> = trimmed.split('/').collect();
         visit_map(obj, &path, create, &mut at, f)

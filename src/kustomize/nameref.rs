@@ -36,12 +36,7 @@ pub fn fix_references(resources: &mut [Resource], backrefs: &[NameBackRef]) -> R
         let mut filters: Vec<(&FieldSpec, &Gvk)> = Vec::new();
         for br in backrefs {
             for fs in &br.referrers {
-                let sel = Gvk {
-                    group: fs.group.clone(),
-                    version: fs.version.clone(),
-                    kind: fs.kind.clone(),
-                };
-                if gvk_selected(&org_gvk, &sel) {
+                if fs.matches_gvk(&org_gvk) {
                     filters.push((fs, &br.target));
                 }
             }
@@ -56,9 +51,9 @@ pub fn fix_references(resources: &mut [Resource], backrefs: &[NameBackRef]) -> R
         let role_ref_gvk = role_ref_gvk(&resources[ri]);
         for (fs, target) in filters {
             let mut spec = fs.clone();
-            spec.group.clear();
-            spec.version.clear();
-            spec.kind.clear();
+            spec.group = "".into();
+            spec.version = "".into();
+            spec.kind = "".into();
             spec.create = false;
             let ctx = Ctx {
                 snaps: &snaps,

@@ -272,23 +272,62 @@ pub fn add_map_entries(
 /// regular expression followed by an optional tag and digest, so we do too (once per entry).
 pub struct ImageRule<'a> {
     img: &'a Image,
-    re: Option<regex::Regex>,
+    matcher: NameMatcher,
+}
+
+enum NameMatcher {
+    /// A name whose only special character is `.` (any one character): matched directly.
+    Simple(Vec<char>),
+    Regex(Option<regex::Regex>),
+}
+
+/// The characters of a tag or digest in kustomize's image pattern.
+fn tag_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '{' | '}' | '-')
+}
+
+/// Is `rest` an optional `:tag` then an optional `@sha256:digest`, and nothing else?
+fn tag_and_digest(rest: &str) -> bool {
+    let mut rest = rest;
+    if let Some(r) = rest.strip_prefix(':') {
+        let end = r.find(|c: char| !tag_char(c)).unwrap_or(r.len());
+        rest = &r[end..];
+    }
+    if let Some(r) = rest.strip_prefix("@sha256:") {
+        return r.chars().all(tag_char);
+    }
+    rest.is_empty()
 }
 
 impl<'a> ImageRule<'a> {
     pub fn new(img: &'a Image) -> ImageRule<'a> {
-        let pattern = format!(
-            "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
-            img.name
-        );
-        ImageRule {
-            img,
-            re: regex::Regex::new(&pattern).ok(),
-        }
+        let matcher = if img.name.chars().any(|c| "\\+*?()|[]{}^$".contains(c)) {
+            let pattern = format!(
+                "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
+                img.name
+            );
+            NameMatcher::Regex(regex::Regex::new(&pattern).ok())
+        } else {
+            NameMatcher::Simple(img.name.chars().collect())
+        };
+        ImageRule { img, matcher }
     }
 
     fn matches(&self, value: &str) -> bool {
-        self.re.as_ref().is_some_and(|re| re.is_match(value))
+        match &self.matcher {
+            NameMatcher::Regex(re) => re.as_ref().is_some_and(|re| re.is_match(value)),
+            NameMatcher::Simple(name) => {
+                let mut chars = value.char_indices();
+                for want in name {
+                    match chars.next() {
+                        Some((_, c)) if *want == c || (*want == '.' && c != '\n') => {}
+                        _ => return false,
+                    }
+                }
+                let at = chars.next().map_or(value.len(), |(i, _)| i);
+                tag_and_digest(&value[at..])
+            }
+        }
     }
 }
 
@@ -425,9 +464,9 @@ pub fn replicas(resources: &mut [Resource], reps: &[Replica], specs: &[FieldSpec
         let mut found = false;
         for fs in specs {
             let sel = Gvk {
-                group: fs.group.clone(),
-                version: fs.version.clone(),
-                kind: fs.kind.clone(),
+                group: fs.group.to_string(),
+                version: fs.version.to_string(),
+                kind: fs.kind.to_string(),
             };
             for r in resources.iter_mut() {
                 let hit = r
@@ -450,7 +489,7 @@ pub fn replicas(resources: &mut [Resource], reps: &[Replica], specs: &[FieldSpec
             }
         }
         if !found {
-            let gvks: Vec<String> = specs.iter().map(|f| f.kind.clone()).collect();
+            let gvks: Vec<String> = specs.iter().map(|f| f.kind.to_string()).collect();
             return Err(Error::new(format!(
                 "resource with name {} does not match a config with the following GVK [{}]",
                 rep.name,
@@ -464,6 +503,21 @@ pub fn replicas(resources: &mut [Resource], reps: &[Replica], specs: &[FieldSpec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The regex-free image matcher agrees with kustomize's regular expression.
+        #[test]
+        fn simple_image_names_agree_with_the_regex(
+            name in "[a-c./]{1,5}",
+            value in "[a-c./:@]{0,6}(@sha256:[a-f0-9]{0,3})?",
+        ) {
+            let img = Image { name: name.clone(), ..Default::default() };
+            let re = regex::Regex::new(&format!(
+                "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
+            )).unwrap();
+            proptest::prop_assert_eq!(ImageRule::new(&img).matches(&value), re.is_match(&value));
+        }
+    }
 
     #[test]
     fn splits_images() {

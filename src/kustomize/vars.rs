@@ -360,7 +360,7 @@ pub fn resolve(
             // kustomize rewrites an object's own labels and annotations as strings at the end
             // of a build, so a typed whole-value substitution there ends up a string.
             let stringify = matches!(
-                spec.path.as_str(),
+                spec.path.as_ref(),
                 "metadata/labels" | "metadata/annotations"
             );
             visit(&mut r.obj, spec, Create::Never, &mut |node| {
