@@ -111,11 +111,7 @@ fn krusty_cases_agree_with_kubectl() {
     let s = score(&corpus("krusty"));
     report("krusty", &s);
     assert!(s.ok_cases + s.err_cases >= 97, "corpus incomplete");
-    assert!(
-        s.failures.len() <= KRUSTY_MAX_FAILURES,
-        "{} failures (allowed {KRUSTY_MAX_FAILURES})",
-        s.failures.len()
-    );
+    assert!(s.failures.is_empty(), "{} failures", s.failures.len());
 }
 
 #[test]
@@ -123,13 +119,5 @@ fn random_cases_agree_with_kubectl() {
     let s = score(&corpus("random"));
     report("random", &s);
     assert!(s.ok_cases + s.err_cases >= 300, "corpus incomplete");
-    assert!(
-        s.failures.len() <= RANDOM_MAX_FAILURES,
-        "{} failures (allowed {RANDOM_MAX_FAILURES})",
-        s.failures.len()
-    );
+    assert!(s.failures.is_empty(), "{} failures", s.failures.len());
 }
-
-/// Ratchets: lowered as the engine improves, never raised.
-const KRUSTY_MAX_FAILURES: usize = 0;
-const RANDOM_MAX_FAILURES: usize = 0;

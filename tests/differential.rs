@@ -2,8 +2,7 @@
 //! v5.5.0): each case is built in-process and must give the same documents in the same order
 //! with equal values, or fail where kubectl failed.
 //!
-//! Known engine gaps are held by a ratchet: the test prints every failing case with a one-line
-//! reason and fails if there are more than `KNOWN_FAILURES`. Lower the constant as fixes land.
+//! The test prints every failing case with a one-line reason and fails if there is any.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -11,7 +10,6 @@ use warden::kustomize::{self, BuildOptions, fs::DiskFs};
 use warden::yaml::{self, Limits};
 
 /// Failing cases today; may only go down.
-const KNOWN_FAILURES: usize = 2;
 
 fn cases_dir() -> PathBuf {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/differential/cases");
@@ -193,14 +191,8 @@ fn differential_cases_agree_with_kubectl() {
         cases.len()
     );
     assert!(
-        failures.len() <= KNOWN_FAILURES,
-        "{} failing differential cases, more than the {KNOWN_FAILURES} known",
+        failures.is_empty(),
+        "{} differential cases disagree with kubectl",
         failures.len()
     );
-    if failures.len() < KNOWN_FAILURES {
-        eprintln!(
-            "fewer failures than KNOWN_FAILURES ({KNOWN_FAILURES}): lower it to {}",
-            failures.len()
-        );
-    }
 }

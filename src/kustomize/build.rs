@@ -9,8 +9,8 @@ use super::kustomization::{FILE_NAMES, Kustomization, Patch};
 use super::openapi_field::{self, OpenApiState};
 use super::resource::{Behavior, Resource};
 use super::{
-    Error, Result, crds, effective_namespace, generators, nameref, replacements, selector, smp,
-    transform, vars,
+    Error, Result, crds, effective_namespace, generators, jsonpatch, nameref, replacements,
+    selector, smp, transform, vars,
 };
 use crate::manifest::{Object, Origin, PatchOrigin, ResId};
 use crate::yaml::{self, Limits};
@@ -163,20 +163,28 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Ren
 }
 
 /// kubectl rewrites every object's annotations as a string map when it strips its build
-/// annotations, so a value that a replacement made numeric prints as a string again.
+/// annotations (every object carries some during a build): a value that a replacement made
+/// numeric prints as a string again, and an empty or null annotations field disappears.
 fn stringify_annotations(r: &mut Resource) {
-    if let Some(Value::Object(md)) = r.obj.get_mut("metadata")
-        && let Some(Value::Object(an)) = md.get_mut("annotations")
-    {
-        for v in an.values_mut() {
-            let s = match &*v {
-                Value::String(_) => continue,
-                Value::Null => String::new(),
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                other => other.to_string(),
-            };
-            *v = Value::String(s);
+    let Some(Value::Object(md)) = r.obj.get_mut("metadata") else {
+        return;
+    };
+    match md.get_mut("annotations") {
+        None => {}
+        Some(Value::Object(an)) if !an.is_empty() => {
+            for v in an.values_mut() {
+                let s = match &*v {
+                    Value::String(_) => continue,
+                    Value::Null => String::new(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    other => other.to_string(),
+                };
+                *v = Value::String(s);
+            }
+        }
+        Some(_) => {
+            md.shift_remove("annotations");
         }
     }
 }
@@ -483,7 +491,12 @@ impl Builder<'_> {
                 line: d.line,
                 ..Default::default()
             };
+            let before = out.len();
             expand_lists(d.value, &origin, &mut out)?;
+            // A plain document (not a List) is one object: its empty fields are its own.
+            if out.len() == before + 1 {
+                out[before].empty_values = d.empty_values;
+            }
         }
         for r in &out {
             self.openapi
@@ -953,7 +966,7 @@ impl Builder<'_> {
         };
         let ops = parse_json_patch(&text, &self.opts.yaml)
             .map_err(|e| Error::new(format!("decoding {source}: {e}")))?;
-        if ops.0.is_empty() {
+        if ops.is_empty() {
             return Err(Error::new(format!(
                 "patch appears to be empty; file={source}"
             )));
@@ -1193,7 +1206,10 @@ fn parse_sm_patch(text: &str, limits: &Limits) -> std::result::Result<Vec<Object
 }
 
 /// A JSON 6902 patch, as JSON or YAML.
-fn parse_json_patch(text: &str, limits: &Limits) -> std::result::Result<json_patch::Patch, String> {
+fn parse_json_patch(
+    text: &str,
+    limits: &Limits,
+) -> std::result::Result<Vec<jsonpatch::Op>, String> {
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return Err("empty json patch operations".into());
@@ -1210,21 +1226,15 @@ fn parse_json_patch(text: &str, limits: &Limits) -> std::result::Result<json_pat
             .map(|d| d.value)
             .unwrap_or(Value::Null)
     };
-    if !v.is_array() {
-        return Err("a JSON patch is a list of operations".into());
-    }
-    serde_json::from_value(v).map_err(|e| e.to_string())
+    jsonpatch::parse(&v)
 }
 
-fn apply_json_patch(r: &mut Resource, ops: &json_patch::Patch) -> Result<()> {
+fn apply_json_patch(r: &mut Resource, ops: &[jsonpatch::Op]) -> Result<()> {
     // The patch goes through JSON: every node is new (and tagged) afterwards.
     r.shared.clear();
     r.untagged.clear();
-    let mut doc = Value::Object(std::mem::take(&mut r.obj));
-    let res = json_patch::patch(&mut doc, ops);
-    if let Value::Object(m) = doc {
-        r.obj = m;
-    }
+    r.empty_values.clear();
+    let res = jsonpatch::apply_to_object(&mut r.obj, ops);
     res.map_err(|e| Error::new(format!("applying JSON patch to {}: {e}", r.cur_id())))
 }
 
@@ -1273,6 +1283,7 @@ fn apply_smp_at(
         Some(obj) => {
             r.obj = obj;
             strip_internal_annotations(r);
+            r.drop_empty_values();
             r.sync_shared();
             if !allow_kind {
                 r.obj.insert("kind".into(), Value::String(kind));

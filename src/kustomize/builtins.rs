@@ -683,11 +683,11 @@ impl Builder<'_> {
                 let ctx = |e: String| format!("imageTag: {e}");
                 Plugin::Image {
                     image: Image {
-                        name: get_str(&i, "name").map_err(ctx)?.into(),
-                        new_name: get_str(&i, "newName").map_err(ctx)?.into(),
-                        tag_suffix: get_str(&i, "tagSuffix").map_err(ctx)?.into(),
-                        new_tag: get_str(&i, "newTag").map_err(ctx)?.into(),
-                        digest: get_str(&i, "digest").map_err(ctx)?.into(),
+                        name: get_str(&i, "name").map_err(ctx)?,
+                        new_name: get_str(&i, "newName").map_err(ctx)?,
+                        tag_suffix: get_str(&i, "tagSuffix").map_err(ctx)?,
+                        new_tag: get_str(&i, "newTag").map_err(ctx)?,
+                        digest: get_str(&i, "digest").map_err(ctx)?,
                     },
                     specs: specs(&f)?,
                 }
@@ -698,8 +698,8 @@ impl Builder<'_> {
                 let ctx = |e: String| format!("replica: {e}");
                 Plugin::Replicas {
                     replica: Replica {
-                        name: get_str(&r, "name").map_err(ctx)?.into(),
-                        count: get_int(&r, "count").map_err(ctx)?.into(),
+                        name: get_str(&r, "name").map_err(ctx)?,
+                        count: get_int(&r, "count").map_err(ctx)?,
                     },
                     specs: specs(&f)?,
                 }
@@ -850,8 +850,8 @@ impl Builder<'_> {
                     let ctx = |e: String| format!("targets[{i}]: {e}");
                     let t = ValueTarget {
                         selector: g.get("selector").cloned(),
-                        field_path: get_str(&g, "fieldPath").map_err(ctx)?.into(),
-                        file_path_position: get_int(&g, "filePathPosition").map_err(ctx)?.into(),
+                        field_path: get_str(&g, "fieldPath").map_err(ctx)?,
+                        file_path_position: get_int(&g, "filePathPosition").map_err(ctx)?,
                     };
                     if t.field_path.is_empty() {
                         return Err(format!("targets[{i}]: fieldPath cannot be empty"));

@@ -92,12 +92,7 @@ pub fn split_path(path: &str) -> Vec<String> {
     out
 }
 
-/// One step of a path into an object.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
-}
+pub use crate::manifest::Seg;
 
 /// Visit every field the spec names in `obj` (whose GVK must already have been matched),
 /// calling `f` on each. `f` may replace the value. Errors name the path.

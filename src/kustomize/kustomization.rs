@@ -279,6 +279,10 @@ fn normalize_keys(v: Value, opaque: bool) -> Value {
                         .map(|f| f.to_string())
                         .unwrap_or(k)
                 };
+                // Go leaves a field at its zero value when the document says null.
+                if val.is_null() && !opaque {
+                    continue;
+                }
                 let child_opaque =
                     opaque || (OPAQUE_MAPS.contains(&key.as_str()) && val.is_object());
                 out.insert(key, normalize_keys(val, child_opaque));
@@ -305,6 +309,11 @@ impl Kustomization {
             return Err("invalid Kustomization: the document is not a mapping".into());
         }
         let v = normalize_keys(v, false);
+        if v.as_object()
+            .is_some_and(|m| m.keys().all(|k| k == "apiVersion" || k == "kind"))
+        {
+            return Err("kustomization.yaml is empty".into());
+        }
         let mut k: Kustomization =
             serde_json::from_value(v).map_err(|e| format!("invalid Kustomization: {e}"))?;
         if k.kind.is_empty() {
@@ -372,6 +381,20 @@ mod tests {
             Some("x")
         );
         assert_eq!(k.vars[0]["fieldref"]["fieldPath"], "spec.x");
+    }
+
+    #[test]
+    fn null_fields_are_absent_and_a_kind_alone_is_empty() {
+        let k = Kustomization::from_value(
+            json!({"resources": null, "components": null, "namespace": null, "images": []}),
+        )
+        .unwrap();
+        assert!(k.resources.is_empty() && k.namespace.is_empty());
+        let e = Kustomization::from_value(
+            json!({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}),
+        )
+        .unwrap_err();
+        assert!(e.contains("empty"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod crds;
 pub mod fieldspec;
 pub mod fs;
 pub mod generators;
+pub mod jsonpatch;
 pub mod kustomization;
 mod nameref;
 pub mod openapi;

@@ -50,6 +50,8 @@ pub struct Resource {
     /// Scalars a replacement created: kustomize gives them no YAML tag, so they print as
     /// their text reads, but the vars pass treats them as strings.
     pub untagged: Vec<Vec<Seg>>,
+    /// Fields the source left empty (`key:`); see [`crate::yaml::Document::empty_values`].
+    pub empty_values: Vec<Vec<Seg>>,
 }
 
 /// kustomize's label and annotation transformers insert one YAML node per key into every
@@ -77,6 +79,7 @@ impl Resource {
             ref_var_names: Vec::new(),
             shared: Vec::new(),
             untagged: Vec::new(),
+            empty_values: Vec::new(),
         }
     }
 
@@ -243,6 +246,26 @@ impl Resource {
             s.paths.retain(|p| !p.starts_with(prefix));
         }
         self.shared.retain(|s| s.paths.len() > 1);
+    }
+
+    /// After a strategic-merge patch: kustomize's merge drops the fields the source left
+    /// empty (not those written as `null`).
+    pub fn drop_empty_values(&mut self) {
+        for p in std::mem::take(&mut self.empty_values) {
+            let Some((Seg::Key(last), parent)) = p.split_last() else {
+                continue;
+            };
+            let holder = if parent.is_empty() {
+                Some(&mut self.obj)
+            } else {
+                get_path_mut(&mut self.obj, parent).and_then(Value::as_object_mut)
+            };
+            if let Some(m) = holder
+                && m.get(last).is_some_and(Value::is_null)
+            {
+                m.shift_remove(last);
+            }
+        }
     }
 
     /// Is this one of kustomize's cluster-scoped kinds (never namespaced)?

@@ -7,6 +7,13 @@ use std::fmt;
 /// A JSON-like object as read from YAML (mapping key order preserved).
 pub type Object = Map<String, Value>;
 
+/// One step of a path into an object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
 /// Where a rendered object came from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origin {

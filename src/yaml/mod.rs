@@ -44,6 +44,10 @@ pub struct Document {
     pub value: Value,
     /// 1-based line where the document's content starts.
     pub line: usize,
+    /// Where the document has a mapping value left empty (`key:` with nothing after it).
+    /// It reads as null like `key: null`, but kustomize drops such fields when it merges a
+    /// patch into the object, and keeps explicit nulls.
+    pub empty_values: Vec<Vec<crate::manifest::Seg>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -64,6 +64,9 @@ struct Anchored {
 }
 
 struct Builder<'l> {
+    /// Length in characters of a source that does not end in a line break (else None).
+    unterminated_len: Option<usize>,
+    empty_values: Vec<Vec<crate::manifest::Seg>>,
     limits: &'l Limits,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
@@ -92,6 +95,8 @@ fn scan_error(e: &ScanError) -> YamlError {
 impl<'l> Builder<'l> {
     fn new(limits: &'l Limits) -> Self {
         Builder {
+            unterminated_len: None,
+            empty_values: Vec::new(),
             limits,
             stack: Vec::new(),
             anchors: HashMap::new(),
@@ -103,6 +108,9 @@ impl<'l> Builder<'l> {
     }
 
     fn run(mut self, src: &str) -> Result<Vec<Document>, YamlError> {
+        if !src.is_empty() && !src.ends_with('\n') {
+            self.unterminated_len = Some(src.chars().count());
+        }
         let mut parser = Parser::new_from_str(src);
         while let Some(next) = parser.next_event() {
             let (event, span) = next.map_err(|e| scan_error(&e))?;
@@ -148,7 +156,26 @@ impl<'l> Builder<'l> {
                     let key = scalar_key(&text, style, tag.as_deref());
                     return self.set_key(key, anchor, &span);
                 }
-                let value = scalar_value(&text, style, tag.as_deref(), &span)?;
+                let mut value = scalar_value(&text, style, tag.as_deref(), &span)?;
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && self.unterminated_len.is_some_and(|n| span.end.index() >= n)
+                    && let Value::String(s) = &mut value
+                    && s.ends_with('\n')
+                {
+                    // A block scalar ending the file without a final line break has no
+                    // trailing newline (as go-yaml reads it).
+                    s.pop();
+                }
+                if value.is_null()
+                    && text.is_empty()
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                {
+                    let path = self.current_path();
+                    if !path.is_empty() {
+                        self.empty_values.push(path);
+                    }
+                }
                 self.finish_node(value, 0, &span, Some(anchor))
             }
             Event::SequenceStart(anchor, _) => {
@@ -209,6 +236,23 @@ impl<'l> Builder<'l> {
                 _ => Err(syntax(&span, "unbalanced mapping end")),
             },
         }
+    }
+
+    /// Where the next value goes, from the document root.
+    fn current_path(&self) -> Vec<crate::manifest::Seg> {
+        use crate::manifest::Seg;
+        let mut path = Vec::with_capacity(self.stack.len());
+        for f in &self.stack {
+            match f {
+                Frame::Seq { items, .. } => path.push(Seg::Index(items.len())),
+                Frame::Map {
+                    key: Some(Key::Plain(k)),
+                    ..
+                } => path.push(Seg::Key(k.clone())),
+                Frame::Map { .. } => return Vec::new(),
+            }
+        }
+        path
     }
 
     fn note_line(&mut self, span: &Span) {
@@ -317,7 +361,12 @@ impl<'l> Builder<'l> {
             None => {
                 if !value.is_null() {
                     let line = self.doc_line.unwrap_or(span.start.line());
-                    self.docs.push(Document { value, line });
+                    let empty_values = std::mem::take(&mut self.empty_values);
+                    self.docs.push(Document {
+                        value,
+                        line,
+                        empty_values,
+                    });
                 }
                 Ok(())
             }
