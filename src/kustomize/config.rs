@@ -145,17 +145,20 @@ impl TransformerConfig {
 
 fn parse_defaults(text: &'static str) -> TransformerConfig {
     let mut c = TransformerConfig::default();
-    let mut section = String::new();
-    // Plain ASCII data: split on single bytes (cheaper than Unicode-aware splitting).
+    let mut section = "";
+    // Plain ASCII data: split on single bytes into a fixed array (this runs on every build).
     for line in text.split('\n') {
         if line.starts_with('#') || line.is_empty() {
             continue;
         }
         if let Some(s) = line.strip_prefix("section ") {
-            section = s.to_string();
+            section = s;
             continue;
         }
-        let f: Vec<&str> = line.split(' ').filter(|x| !x.is_empty()).collect();
+        let mut f: [&'static str; 5] = [""; 5];
+        for (slot, part) in f.iter_mut().zip(line.split(' ').filter(|x| !x.is_empty())) {
+            *slot = part;
+        }
         if section == "nameReference" {
             if f[0] == "ref" {
                 c.name_reference.push(NameBackRef {
@@ -171,7 +174,7 @@ fn parse_defaults(text: &'static str) -> TransformerConfig {
             }
             continue;
         }
-        if let Some(list) = c.list_mut(&section) {
+        if let Some(list) = c.list_mut(section) {
             list.push(spec_of(&f));
         }
     }

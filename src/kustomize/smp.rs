@@ -485,8 +485,21 @@ impl<'s> Walker<'s> {
         names.sort();
         for key in names {
             let child_schema = schema.and_then(|s| s.field(&key));
-            let d = dmap.get_mut(&key).map(std::mem::take);
             let o = omap.shift_remove(&key);
+            // A field the patch does not mention, with no schema below it (so no list to
+            // merge by key) and no embedded object, comes out as it went in: skip the walk.
+            if o.is_none()
+                && !same
+                && child_schema.is_none()
+                && dmap.get(&key).is_some_and(|d| match d {
+                    Value::Object(m) => !m.contains_key("apiVersion") && !m.contains_key("kind"),
+                    Value::Null => false,
+                    _ => true,
+                })
+            {
+                continue;
+            }
+            let d = dmap.get_mut(&key).map(std::mem::take);
             path.0.push(key.clone());
             let out = self.walk(d, o, same, child_schema, path);
             path.0.pop();
