@@ -997,12 +997,11 @@ pub(super) fn apply_replacements(
         r.sync_shared();
         let mut at = Vec::new();
         let mut fresh = Vec::new();
-        new_scalars(
-            Some(&Value::Object(old)),
-            &Value::Object(r.obj.clone()),
-            &mut at,
-            &mut fresh,
-        );
+        for (k, v) in &r.obj {
+            at.push(Seg::Key(k.clone()));
+            new_scalars(old.get(k), v, &mut at, &mut fresh);
+            at.pop();
+        }
         for p in fresh {
             if !r.untagged.contains(&p) {
                 r.untagged.push(p);
