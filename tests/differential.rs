@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use warden::kustomize::{self, BuildOptions, fs::DiskFs};
 use warden::yaml::{self, Limits};
 
-
 fn cases_dir() -> PathBuf {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/differential/cases");
     assert!(

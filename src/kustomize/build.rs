@@ -454,14 +454,12 @@ impl Builder<'_> {
                 Some(Entry::File) => {
                     let p = self.restricted(dir, rel, "resources")?;
                     let loaded = self.load_resources(&p)?;
-                    for r in loaded {
-                        append(&mut acc.res, r).map_err(|e| {
-                            e.context(format!(
-                                "{}: merging resources from '{rel}'",
-                                self.show(kfile)
-                            ))
-                        })?;
-                    }
+                    append_all(&mut acc.res, loaded).map_err(|e| {
+                        e.context(format!(
+                            "{}: merging resources from '{rel}'",
+                            self.show(kfile)
+                        ))
+                    })?;
                 }
                 Some(Entry::Dir) => {
                     self.accumulate_dir(dir, rel, false, acc)?;
@@ -559,9 +557,7 @@ impl Builder<'_> {
             let mut sub = Acc::new();
             self.accumulate_target(&dir, &kfile, &k, &mut sub)
                 .and_then(|()| {
-                    for r in sub.res {
-                        append(&mut acc.res, r)?;
-                    }
+                    append_all(&mut acc.res, sub.res)?;
                     acc.cfg.merge(&sub.cfg);
                     for v in sub.vars {
                         if acc.vars.iter().any(|x| x.name == v.name) {
@@ -1323,6 +1319,30 @@ fn find_one_by_any_id(res: &[Resource], id: &ResId) -> Result<usize> {
         0 => Err(Error::new(format!("no matches for Id {id}"))),
         _ => Err(Error::new(format!("multiple matches for Id {id}"))),
     }
+}
+
+/// Add resources; their ids must be new. (Existing names are indexed once, so adding a
+/// kustomization's objects to a large accumulation stays linear.)
+fn append_all(res: &mut Vec<Resource>, new: Vec<Resource>) -> Result<()> {
+    use std::collections::HashMap;
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(res.len() + new.len());
+    for (i, r) in res.iter().enumerate() {
+        by_name.entry(r.name().to_string()).or_default().push(i);
+    }
+    for r in new {
+        let id = r.cur_id();
+        if let Some(hits) = by_name.get(&id.name)
+            && hits.iter().any(|&i| ids_equal(&res[i].cur_id(), &id))
+        {
+            return Err(Error::new(format!(
+                "may not add resource with an already registered id: {id} (from {})",
+                r.origin
+            )));
+        }
+        by_name.entry(id.name).or_default().push(res.len());
+        res.push(r);
+    }
+    Ok(())
 }
 
 /// Add a resource; its id must be new.

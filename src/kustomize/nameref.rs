@@ -17,17 +17,30 @@ struct Snapshot {
     prev: Vec<ResId>,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
+    /// Precomputed: is the current kind cluster-scoped, and the effective namespaces.
+    cluster: bool,
+    cur_ns: String,
+    org_ns: String,
+    org_cluster: bool,
 }
 
 pub fn fix_references(resources: &mut [Resource], backrefs: &[NameBackRef]) -> Result<()> {
     let snaps: Vec<Snapshot> = resources
         .iter()
-        .map(|r| Snapshot {
-            cur: r.cur_id(),
-            org: r.org_id(),
-            prev: r.prev_ids(),
-            prefixes: r.prefixes.clone(),
-            suffixes: r.suffixes.clone(),
+        .map(|r| {
+            let cur = r.cur_id();
+            let org = r.org_id();
+            Snapshot {
+                cluster: is_cluster_scoped_kind(&cur.gvk),
+                cur_ns: effective_namespace(&cur.gvk, &cur.namespace).to_string(),
+                org_cluster: is_cluster_scoped_kind(&org.gvk),
+                org_ns: effective_namespace(&org.gvk, &org.namespace).to_string(),
+                cur,
+                org,
+                prev: r.prev_ids(),
+                prefixes: r.prefixes.clone(),
+                suffixes: r.suffixes.clone(),
+            }
         })
         .collect();
     let mut ref_by: Vec<(usize, ResId)> = Vec::new();
@@ -126,11 +139,7 @@ fn reachable(referrer: &Resource, snaps: &[Snapshot]) -> Result<Vec<usize>> {
     Ok(snaps
         .iter()
         .enumerate()
-        .filter(|(_, s)| {
-            is_cluster_scoped_kind(&s.cur.gvk)
-                || effective_namespace(&s.cur.gvk, &s.cur.namespace) == rns
-                || sa_namespaces.contains(&s.cur.namespace)
-        })
+        .filter(|(_, s)| s.cluster || s.cur_ns == rns || sa_namespaces.contains(&s.cur.namespace))
         .map(|(i, _)| i)
         .collect())
 }
@@ -214,9 +223,8 @@ fn set_mapping(
                 .iter()
                 .copied()
                 .filter(|&i| {
-                    let o = &ctx.snaps[i].org;
-                    !is_cluster_scoped_kind(&o.gvk)
-                        && effective_namespace(&o.gvk, &o.namespace) == ns
+                    let o = &ctx.snaps[i];
+                    !o.org_cluster && o.org_ns == ns
                 })
                 .collect();
             if !by_org.is_empty() {
@@ -226,9 +234,8 @@ fn set_mapping(
                     .iter()
                     .copied()
                     .filter(|&i| {
-                        let c = &ctx.snaps[i].cur;
-                        !is_cluster_scoped_kind(&c.gvk)
-                            && effective_namespace(&c.gvk, &c.namespace) == ns
+                        let c = &ctx.snaps[i];
+                        !c.cluster && c.cur_ns == ns
                     })
                     .collect()
             }
@@ -289,9 +296,9 @@ fn select(
                     .as_ref()
                     .is_none_or(|g| s.prev.iter().any(|id| gvk_selected(&id.gvk, g)))
                 && (referrer_cluster
-                    || is_cluster_scoped_kind(&s.cur.gvk)
+                    || s.cluster
                     || s.cur.gvk.kind == "ServiceAccount"
-                    || effective_namespace(&s.cur.gvk, &s.cur.namespace) == rns)
+                    || s.cur_ns == rns)
         })
         .collect();
     if c.len() == 1 {
