@@ -43,6 +43,16 @@ pub fn fix_references(resources: &mut [Resource], backrefs: &[NameBackRef]) -> R
             }
         })
         .collect();
+    // Candidates by any previous name: a reference only ever matches those.
+    let mut by_name: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, snap) in snaps.iter().enumerate() {
+        for id in &snap.prev {
+            let list = by_name.entry(id.name.as_str()).or_default();
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+    }
     let mut ref_by: Vec<(usize, ResId)> = Vec::new();
     for ri in 0..resources.len() {
         let org_gvk = snaps[ri].org.gvk.clone();
@@ -57,7 +67,7 @@ pub fn fix_references(resources: &mut [Resource], backrefs: &[NameBackRef]) -> R
         if filters.is_empty() {
             continue;
         }
-        let candidates = reachable(&resources[ri], &snaps)?;
+        let reach = reachable(&resources[ri])?;
         let referrer_cur = resources[ri].cur_id();
         let ref_prefixes = resources[ri].prefixes.clone();
         let ref_suffixes = resources[ri].suffixes.clone();
@@ -70,6 +80,8 @@ pub fn fix_references(resources: &mut [Resource], backrefs: &[NameBackRef]) -> R
             spec.create = false;
             let ctx = Ctx {
                 snaps: &snaps,
+                by_name: &by_name,
+                reach: &reach,
                 target,
                 referrer: &referrer_cur,
                 ref_prefixes: &ref_prefixes,
@@ -82,7 +94,7 @@ pub fn fix_references(resources: &mut [Resource], backrefs: &[NameBackRef]) -> R
             };
             let r = &mut resources[ri];
             fieldspec::visit(&mut r.obj, &spec, Create::Never, &mut |v| {
-                set(v, &ctx, &candidates, &mut ref_by)
+                set(v, &ctx, &mut ref_by)
             })
             .map_err(|e| {
                 Error::new(format!(
@@ -102,6 +114,8 @@ pub fn fix_references(resources: &mut [Resource], backrefs: &[NameBackRef]) -> R
 
 struct Ctx<'a> {
     snaps: &'a [Snapshot],
+    by_name: &'a std::collections::HashMap<&'a str, Vec<usize>>,
+    reach: &'a Reach,
     target: &'a Gvk,
     referrer: &'a ResId,
     ref_prefixes: &'a [String],
@@ -109,12 +123,32 @@ struct Ctx<'a> {
     role_ref: Option<Gvk>,
 }
 
-/// The objects a referrer can name: same namespace, cluster-scoped ones, and for a RoleBinding
-/// the namespaces of its ServiceAccount subjects.
-fn reachable(referrer: &Resource, snaps: &[Snapshot]) -> Result<Vec<usize>> {
+/// Which objects a referrer can name: those in its namespace, cluster-scoped ones, and for a
+/// RoleBinding those in the namespaces of its ServiceAccount subjects (everything, for a
+/// cluster-scoped referrer).
+struct Reach {
+    all: bool,
+    namespace: String,
+    sa_namespaces: Vec<String>,
+}
+
+impl Reach {
+    fn ok(&self, s: &Snapshot) -> bool {
+        self.all
+            || s.cluster
+            || s.cur_ns == self.namespace
+            || self.sa_namespaces.contains(&s.cur.namespace)
+    }
+}
+
+fn reachable(referrer: &Resource) -> Result<Reach> {
     let rid = referrer.cur_id();
     if is_cluster_scoped_kind(&rid.gvk) {
-        return Ok((0..snaps.len()).collect());
+        return Ok(Reach {
+            all: true,
+            namespace: String::new(),
+            sa_namespaces: Vec::new(),
+        });
     }
     let mut sa_namespaces: Vec<String> = Vec::new();
     if referrer.kind() == "RoleBinding"
@@ -135,13 +169,24 @@ fn reachable(referrer: &Resource, snaps: &[Snapshot]) -> Result<Vec<usize>> {
             }
         }
     }
-    let rns = effective_namespace(&rid.gvk, &rid.namespace);
-    Ok(snaps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.cluster || s.cur_ns == rns || sa_namespaces.contains(&s.cur.namespace))
-        .map(|(i, _)| i)
-        .collect())
+    Ok(Reach {
+        all: false,
+        namespace: effective_namespace(&rid.gvk, &rid.namespace).to_string(),
+        sa_namespaces,
+    })
+}
+
+/// The reachable objects that once had this name, in build order.
+fn named(ctx: &Ctx, name: &str) -> Vec<usize> {
+    ctx.by_name
+        .get(name)
+        .map(|l| {
+            l.iter()
+                .copied()
+                .filter(|&i| ctx.reach.ok(&ctx.snaps[i]))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn role_ref_gvk(r: &Resource) -> Option<Gvk> {
@@ -156,23 +201,22 @@ fn role_ref_gvk(r: &Resource) -> Option<Gvk> {
 fn set(
     v: &mut Value,
     ctx: &Ctx,
-    cands: &[usize],
     ref_by: &mut Vec<(usize, ResId)>,
 ) -> std::result::Result<(), String> {
     match v {
         Value::Null => Ok(()),
-        Value::Object(_) => set_mapping(v, ctx, cands, ref_by),
+        Value::Object(_) => set_mapping(v, ctx, ref_by),
         Value::Array(items) => {
             for it in items.iter_mut() {
                 match it {
-                    Value::Object(_) => set_mapping(it, ctx, cands, ref_by)?,
+                    Value::Object(_) => set_mapping(it, ctx, ref_by)?,
                     Value::Array(_) => return Err("node must be a scalar, sequence or map".into()),
-                    _ => set_scalar(it, ctx, cands, ref_by)?,
+                    _ => set_scalar(it, ctx, ref_by)?,
                 }
             }
             Ok(())
         }
-        _ => set_scalar(v, ctx, cands, ref_by),
+        _ => set_scalar(v, ctx, ref_by),
     }
 }
 
@@ -187,11 +231,10 @@ fn scalar_text(v: &Value) -> String {
 fn set_scalar(
     v: &mut Value,
     ctx: &Ctx,
-    cands: &[usize],
     ref_by: &mut Vec<(usize, ResId)>,
 ) -> std::result::Result<(), String> {
     let old = scalar_text(v);
-    let Some(i) = select(&old, cands, ctx, false)? else {
+    let Some(i) = select(&old, &named(ctx, &old), ctx, false)? else {
         return Ok(());
     };
     ref_by.push((i, ctx.referrer.clone()));
@@ -205,7 +248,6 @@ fn set_scalar(
 fn set_mapping(
     v: &mut Value,
     ctx: &Ctx,
-    cands: &[usize],
     ref_by: &mut Vec<(usize, ResId)>,
 ) -> std::result::Result<(), String> {
     let Value::Object(m) = v else {
@@ -215,30 +257,28 @@ fn set_mapping(
         return Err("path config error; no 'name' field in node".into());
     };
     let old = scalar_text(name);
+    let named = named(ctx, &old);
     let cands: Vec<usize> = match m.get("namespace") {
-        None => cands.to_vec(),
+        None => named,
         Some(nsv) => {
+            // kustomize groups every reachable object by original namespace first, and only
+            // when none has this one falls back to current namespaces.
             let ns = scalar_text(nsv);
-            let by_org: Vec<usize> = cands
+            let any_org = ctx
+                .snaps
                 .iter()
-                .copied()
+                .any(|o| ctx.reach.ok(o) && !o.org_cluster && o.org_ns == ns);
+            named
+                .into_iter()
                 .filter(|&i| {
                     let o = &ctx.snaps[i];
-                    !o.org_cluster && o.org_ns == ns
+                    if any_org {
+                        !o.org_cluster && o.org_ns == ns
+                    } else {
+                        !o.cluster && o.cur_ns == ns
+                    }
                 })
-                .collect();
-            if !by_org.is_empty() {
-                by_org
-            } else {
-                cands
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let c = &ctx.snaps[i];
-                        !c.cluster && c.cur_ns == ns
-                    })
-                    .collect()
-            }
+                .collect()
         }
     };
     let Some(i) = select(&old, &cands, ctx, true)? else {
