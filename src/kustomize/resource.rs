@@ -291,66 +291,139 @@ fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
     }
 }
 
-/// The (apiVersion, kind) pairs kustomize knows to be cluster-scoped (its built-in OpenAPI data).
-/// Anything else, custom resources included, is treated as namespaced.
-const CLUSTER_SCOPED: &[(&str, &str)] = &[
+/// The (apiVersion, kind) pairs whose scope kustomize knows without reading its schema, and
+/// whether each is cluster-scoped. Anything else, custom resources included, is namespaced
+/// (and, when met, makes kustomize load its built-in schema; see `openapi_field`).
+const PRECOMPUTED_SCOPE: &[(&str, &str, bool)] = &[
     (
         "admissionregistration.k8s.io/v1",
         "MutatingWebhookConfiguration",
+        true,
     ),
     (
         "admissionregistration.k8s.io/v1",
         "ValidatingWebhookConfiguration",
+        true,
     ),
     (
         "admissionregistration.k8s.io/v1beta1",
         "MutatingWebhookConfiguration",
+        true,
     ),
     (
         "admissionregistration.k8s.io/v1beta1",
         "ValidatingWebhookConfiguration",
+        true,
     ),
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
-    ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io/v1", "APIService"),
-    ("apiregistration.k8s.io/v1beta1", "APIService"),
-    ("certificates.k8s.io/v1", "CertificateSigningRequest"),
-    ("certificates.k8s.io/v1beta1", "CertificateSigningRequest"),
-    ("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition", true),
+    (
+        "apiextensions.k8s.io/v1beta1",
+        "CustomResourceDefinition",
+        true,
+    ),
+    ("apiregistration.k8s.io/v1", "APIService", true),
+    ("apiregistration.k8s.io/v1beta1", "APIService", true),
+    ("apps/v1", "ControllerRevision", false),
+    ("apps/v1", "DaemonSet", false),
+    ("apps/v1", "Deployment", false),
+    ("apps/v1", "ReplicaSet", false),
+    ("apps/v1", "StatefulSet", false),
+    ("autoscaling/v1", "HorizontalPodAutoscaler", false),
+    ("autoscaling/v1", "Scale", false),
+    ("autoscaling/v2beta1", "HorizontalPodAutoscaler", false),
+    ("autoscaling/v2beta2", "HorizontalPodAutoscaler", false),
+    ("batch/v1", "CronJob", false),
+    ("batch/v1", "Job", false),
+    ("batch/v1beta1", "CronJob", false),
+    ("certificates.k8s.io/v1", "CertificateSigningRequest", true),
+    (
+        "certificates.k8s.io/v1beta1",
+        "CertificateSigningRequest",
+        true,
+    ),
+    ("coordination.k8s.io/v1", "Lease", false),
+    ("coordination.k8s.io/v1beta1", "Lease", false),
+    ("discovery.k8s.io/v1", "EndpointSlice", false),
+    ("discovery.k8s.io/v1beta1", "EndpointSlice", false),
+    ("events.k8s.io/v1", "Event", false),
+    ("events.k8s.io/v1beta1", "Event", false),
+    ("extensions/v1beta1", "Ingress", false),
+    ("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema", true),
     (
         "flowcontrol.apiserver.k8s.io/v1beta1",
         "PriorityLevelConfiguration",
+        true,
     ),
-    ("networking.k8s.io/v1", "IngressClass"),
-    ("networking.k8s.io/v1beta1", "IngressClass"),
-    ("node.k8s.io/v1", "RuntimeClass"),
-    ("node.k8s.io/v1beta1", "RuntimeClass"),
-    ("policy/v1beta1", "PodSecurityPolicy"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-    ("rbac.authorization.k8s.io/v1beta1", "ClusterRole"),
-    ("rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding"),
-    ("scheduling.k8s.io/v1", "PriorityClass"),
-    ("scheduling.k8s.io/v1beta1", "PriorityClass"),
-    ("storage.k8s.io/v1", "CSIDriver"),
-    ("storage.k8s.io/v1", "CSINode"),
-    ("storage.k8s.io/v1", "StorageClass"),
-    ("storage.k8s.io/v1", "VolumeAttachment"),
-    ("storage.k8s.io/v1beta1", "CSIDriver"),
-    ("storage.k8s.io/v1beta1", "CSINode"),
-    ("storage.k8s.io/v1beta1", "StorageClass"),
-    ("storage.k8s.io/v1beta1", "VolumeAttachment"),
-    ("v1", "ComponentStatus"),
-    ("v1", "Namespace"),
-    ("v1", "Node"),
-    ("v1", "NodeProxyOptions"),
-    ("v1", "PersistentVolume"),
+    ("networking.k8s.io/v1", "Ingress", false),
+    ("networking.k8s.io/v1", "IngressClass", true),
+    ("networking.k8s.io/v1", "NetworkPolicy", false),
+    ("networking.k8s.io/v1beta1", "Ingress", false),
+    ("networking.k8s.io/v1beta1", "IngressClass", true),
+    ("node.k8s.io/v1", "RuntimeClass", true),
+    ("node.k8s.io/v1beta1", "RuntimeClass", true),
+    ("policy/v1", "PodDisruptionBudget", false),
+    ("policy/v1beta1", "PodDisruptionBudget", false),
+    ("policy/v1beta1", "PodSecurityPolicy", true),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole", true),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", true),
+    ("rbac.authorization.k8s.io/v1", "Role", false),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding", false),
+    ("rbac.authorization.k8s.io/v1beta1", "ClusterRole", true),
+    (
+        "rbac.authorization.k8s.io/v1beta1",
+        "ClusterRoleBinding",
+        true,
+    ),
+    ("rbac.authorization.k8s.io/v1beta1", "Role", false),
+    ("rbac.authorization.k8s.io/v1beta1", "RoleBinding", false),
+    ("scheduling.k8s.io/v1", "PriorityClass", true),
+    ("scheduling.k8s.io/v1beta1", "PriorityClass", true),
+    ("storage.k8s.io/v1", "CSIDriver", true),
+    ("storage.k8s.io/v1", "CSINode", true),
+    ("storage.k8s.io/v1", "StorageClass", true),
+    ("storage.k8s.io/v1", "VolumeAttachment", true),
+    ("storage.k8s.io/v1beta1", "CSIDriver", true),
+    ("storage.k8s.io/v1beta1", "CSINode", true),
+    ("storage.k8s.io/v1beta1", "CSIStorageCapacity", false),
+    ("storage.k8s.io/v1beta1", "StorageClass", true),
+    ("storage.k8s.io/v1beta1", "VolumeAttachment", true),
+    ("v1", "ComponentStatus", true),
+    ("v1", "ConfigMap", false),
+    ("v1", "Endpoints", false),
+    ("v1", "Event", false),
+    ("v1", "LimitRange", false),
+    ("v1", "Namespace", true),
+    ("v1", "Node", true),
+    ("v1", "NodeProxyOptions", true),
+    ("v1", "PersistentVolume", true),
+    ("v1", "PersistentVolumeClaim", false),
+    ("v1", "Pod", false),
+    ("v1", "PodAttachOptions", false),
+    ("v1", "PodExecOptions", false),
+    ("v1", "PodPortForwardOptions", false),
+    ("v1", "PodProxyOptions", false),
+    ("v1", "PodTemplate", false),
+    ("v1", "ReplicationController", false),
+    ("v1", "ResourceQuota", false),
+    ("v1", "Secret", false),
+    ("v1", "Service", false),
+    ("v1", "ServiceAccount", false),
+    ("v1", "ServiceProxyOptions", false),
 ];
+
+/// kustomize's precomputed scope of a kind: `Some(true)` when cluster-scoped.
+pub fn precomputed_scope(api_version: &str, kind: &str) -> Option<bool> {
+    PRECOMPUTED_SCOPE
+        .iter()
+        .find(|(a, k, _)| *a == api_version && *k == kind)
+        .map(|(_, _, cluster)| *cluster)
+}
 
 /// Is this a kind kustomize treats as cluster-scoped (never given a namespace)?
 pub fn is_cluster_scoped_kind(gvk: &Gvk) -> bool {
-    CLUSTER_SCOPED.iter().any(|(a, k)| {
-        *k == gvk.kind
+    PRECOMPUTED_SCOPE.iter().any(|(a, k, cluster)| {
+        *cluster
+            && *k == gvk.kind
             && match a.rsplit_once('/') {
                 Some((g, v)) => g == gvk.group && v == gvk.version,
                 None => gvk.group.is_empty() && *a == gvk.version,
