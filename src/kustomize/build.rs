@@ -1531,59 +1531,53 @@ fn sort(res: &mut Vec<Resource>, opts: Option<&super::kustomization::SortOptions
         }
         0
     };
-    let gvk_str = |g: &crate::manifest::Gvk| {
-        let f = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_string()
-            } else {
-                s.to_string()
-            }
-        };
-        format!(
-            "{}_{}_{}",
-            f(&g.group, "~G"),
-            f(&g.version, "~V"),
-            f(&g.kind, "~K")
-        )
-    };
-    let id_str = |id: &ResId| {
-        let ns = if id.namespace.is_empty() {
-            "~X"
-        } else {
-            &id.namespace
-        };
-        let nm = if id.name.is_empty() { "~N" } else { &id.name };
-        format!("{}|{}|{}", gvk_go_string(&id.gvk), ns, nm)
-    };
-    let mut keyed: Vec<(ResId, usize)> = res
+    // Sort keys computed once per object.
+    struct Key {
+        rank: i64,
+        /// kyaml's GVK string.
+        gvk: String,
+        /// GVK|namespace|name, with ~X/~N for empty parts.
+        id: String,
+        namespace_kind: bool,
+        no_group: bool,
+        index: usize,
+    }
+    let mut keyed: Vec<Key> = res
         .iter()
         .enumerate()
-        .map(|(i, r)| (r.cur_id(), i))
+        .map(|(index, r)| {
+            let id = r.cur_id();
+            let gvk = gvk_go_string(&id.gvk);
+            let ns = if id.namespace.is_empty() {
+                "~X"
+            } else {
+                &id.namespace
+            };
+            let nm = if id.name.is_empty() { "~N" } else { &id.name };
+            Key {
+                rank: rank(&id.gvk.kind),
+                id: format!("{gvk}|{ns}|{nm}"),
+                gvk,
+                namespace_kind: id.gvk.kind == "Namespace",
+                no_group: id.gvk.group.is_empty(),
+                index,
+            }
+        })
         .collect();
-    keyed.sort_by(|(a, _), (b, _)| {
-        use std::cmp::Ordering;
-        if a.gvk != b.gvk {
-            let (ra, rb) = (rank(&a.gvk.kind), rank(&b.gvk.kind));
-            if ra != rb {
-                return ra.cmp(&rb);
-            }
-            let (sa, sb) = (gvk_str(&a.gvk), gvk_str(&b.gvk));
-            if a.gvk.kind == "Namespace"
-                && b.gvk.kind == "Namespace"
-                && (a.gvk.group.is_empty() || b.gvk.group.is_empty())
-            {
-                return sb.cmp(&sa);
-            }
-            return sa.cmp(&sb);
+    keyed.sort_by(|a, b| {
+        if a.gvk == b.gvk {
+            return a.id.cmp(&b.id);
         }
-        let c = id_str(a).cmp(&id_str(b));
-        if c == Ordering::Equal {
-            Ordering::Equal
-        } else {
-            c
+        if a.rank != b.rank {
+            return a.rank.cmp(&b.rank);
         }
+        // kustomize orders Namespace kinds against an ungrouped one in reverse.
+        if a.namespace_kind && b.namespace_kind && (a.no_group || b.no_group) {
+            return b.gvk.cmp(&a.gvk);
+        }
+        a.gvk.cmp(&b.gvk)
     });
-    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    let order: Vec<usize> = keyed.into_iter().map(|k| k.index).collect();
     let mut taken: Vec<Option<Resource>> = res.drain(..).map(Some).collect();
     res.extend(order.iter().filter_map(|&i| taken[i].take()));
     Ok(())
