@@ -3,6 +3,8 @@
 //! The pure core (no network, no clock, no globals) lives in [`yaml`], [`manifest`] and
 //! [`kustomize`]; later layers (checks, diff, report, the GitHub App) build on them.
 
+pub mod checks;
 pub mod kustomize;
 pub mod manifest;
+pub mod repo;
 pub mod yaml;

@@ -48,6 +48,33 @@ pub struct Document {
     /// It reads as null like `key: null`, but kustomize drops such fields when it merges a
     /// patch into the object, and keeps explicit nulls.
     pub empty_values: Vec<Vec<crate::manifest::Seg>>,
+    /// Lines of the document's fields, when read with [`parse_stream_with_lines`] (else empty).
+    pub lines: LineIndex,
+}
+
+/// The 1-based line of each mapping key and sequence item of a document, by path from the
+/// document root (the root itself maps to the document's first line). Values brought in by
+/// `<<` merge keys or aliases have no entry of their own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineIndex(pub(crate) std::collections::HashMap<Vec<crate::manifest::Seg>, usize>);
+
+impl LineIndex {
+    /// The line of exactly this path, if the document spells it out.
+    pub fn line_of(&self, path: &[crate::manifest::Seg]) -> Option<usize> {
+        self.0.get(path).copied()
+    }
+
+    /// The line of the path, or of its deepest ancestor the document spells out, with the
+    /// length of the path prefix that was found.
+    pub fn nearest(&self, path: &[crate::manifest::Seg]) -> Option<(usize, usize)> {
+        (0..=path.len())
+            .rev()
+            .find_map(|n| self.0.get(&path[..n]).map(|&line| (line, n)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -70,7 +97,13 @@ pub enum YamlError {
 /// this fails while reading. Unlike kubectl, nested maps with non-string keys are accepted (their
 /// keys become text) and complex (collection) keys are rejected.
 pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Document>, YamlError> {
-    read::parse_stream(src, limits)
+    read::parse_stream(src, limits, false)
+}
+
+/// [`parse_stream`], also recording the line of every field ([`Document::lines`]): for
+/// findings and errors that point at the offending line.
+pub fn parse_stream_with_lines(src: &str, limits: &Limits) -> Result<Vec<Document>, YamlError> {
+    read::parse_stream(src, limits, true)
 }
 
 /// One object as `kubectl kustomize` prints it (same as [`to_yaml`] of the object, without

@@ -10,11 +10,15 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde_json::{Map, Number, Value};
 
 use super::resolve::{Resolved, resolve_plain};
-use super::{Document, Limits, YamlError};
+use super::{Document, LineIndex, Limits, YamlError};
 
 const CORE_PREFIX: &str = "tag:yaml.org,2002:";
 
-pub(crate) fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Document>, YamlError> {
+pub(crate) fn parse_stream(
+    src: &str,
+    limits: &Limits,
+    track_lines: bool,
+) -> Result<Vec<Document>, YamlError> {
     if src.len() > limits.max_bytes {
         return Err(YamlError::Limit {
             what: "input size in bytes",
@@ -22,7 +26,7 @@ pub(crate) fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Document>, 
         });
     }
     // The parser is not ours; never let a bug in it take the process down.
-    match std::panic::catch_unwind(|| Builder::new(limits).run(src)) {
+    match std::panic::catch_unwind(|| Builder::new(limits, track_lines).run(src)) {
         Ok(result) => result,
         Err(_) => Err(YamlError::Syntax {
             line: 0,
@@ -74,6 +78,9 @@ struct Builder<'l> {
     docs: Vec<Document>,
     doc_line: Option<usize>,
     doc_count: usize,
+    /// Record the line of every mapping key and sequence item (see [`LineIndex`]).
+    track: bool,
+    lines: Vec<(Vec<crate::manifest::Seg>, usize)>,
 }
 
 fn syntax(span: &Span, msg: impl Into<String>) -> YamlError {
@@ -93,8 +100,10 @@ fn scan_error(e: &ScanError) -> YamlError {
 }
 
 impl<'l> Builder<'l> {
-    fn new(limits: &'l Limits) -> Self {
+    fn new(limits: &'l Limits, track: bool) -> Self {
         Builder {
+            track,
+            lines: Vec::new(),
             unterminated_len: None,
             empty_values: Vec::new(),
             limits,
@@ -131,10 +140,12 @@ impl<'l> Builder<'l> {
                     });
                 }
                 self.doc_line = None;
+                self.lines.clear();
                 Ok(())
             }
             Event::Alias(id) => {
                 self.note_line(&span);
+                self.note_item(&span);
                 let Some((nodes, height)) = self.anchors.get(&id).map(|a| (a.nodes, a.height))
                 else {
                     return Err(syntax(&span, "unknown anchor"));
@@ -156,6 +167,7 @@ impl<'l> Builder<'l> {
                     let key = scalar_key(&text, style, tag.as_deref());
                     return self.set_key(key, anchor, &span);
                 }
+                self.note_item(&span);
                 let mut value = scalar_value(&text, style, tag.as_deref(), &span)?;
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
                     && self.unterminated_len.is_some_and(|n| span.end.index() >= n)
@@ -180,6 +192,7 @@ impl<'l> Builder<'l> {
             }
             Event::SequenceStart(anchor, _) => {
                 self.note_line(&span);
+                self.note_item(&span);
                 self.open(&span)?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
@@ -191,6 +204,7 @@ impl<'l> Builder<'l> {
             }
             Event::MappingStart(anchor, _) => {
                 self.note_line(&span);
+                self.note_item(&span);
                 self.open(&span)?;
                 self.stack.push(Frame::Map {
                     entries: Map::new(),
@@ -253,6 +267,14 @@ impl<'l> Builder<'l> {
             }
         }
         path
+    }
+
+    /// With line tracking, remember the line of a sequence item about to be added.
+    fn note_item(&mut self, span: &Span) {
+        if self.track && matches!(self.stack.last(), Some(Frame::Seq { .. })) {
+            let path = self.current_path();
+            self.lines.push((path, span.start.line()));
+        }
     }
 
     fn note_line(&mut self, span: &Span) {
@@ -326,7 +348,12 @@ impl<'l> Builder<'l> {
                         format!("mapping key {name:?} already defined"),
                     ));
                 }
+                let plain = matches!(key, Key::Plain(_));
                 *slot = Some(key);
+                if self.track && plain {
+                    let path = self.current_path();
+                    self.lines.push((path, span.start.line()));
+                }
                 Ok(())
             }
             _ => Err(syntax(span, "unexpected mapping key")),
@@ -362,10 +389,16 @@ impl<'l> Builder<'l> {
                 if !value.is_null() {
                     let line = self.doc_line.unwrap_or(span.start.line());
                     let empty_values = std::mem::take(&mut self.empty_values);
+                    let mut lines = LineIndex::default();
+                    if self.track {
+                        lines.0.insert(Vec::new(), line);
+                        lines.0.extend(self.lines.drain(..));
+                    }
                     self.docs.push(Document {
                         value,
                         line,
                         empty_values,
+                        lines,
                     });
                 }
                 Ok(())

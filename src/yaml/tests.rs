@@ -217,3 +217,29 @@ fn deep_nesting_is_refused_not_overflowed() {
         );
     }
 }
+
+#[test]
+fn records_field_lines() {
+    use crate::manifest::Seg;
+    let src = "a: 1\n---\n# c\nkind: X\nspec:\n  containers:\n  - name: a\n    image: x\n  -   name: b\n      image: y\n  list: [1,\n    2]\n";
+    let docs = super::parse_stream_with_lines(src, &Limits::default()).unwrap();
+    assert_eq!(docs.len(), 2);
+    let l = &docs[1].lines;
+    let k = |s: &str| Seg::Key(s.into());
+    assert_eq!(l.line_of(&[]), Some(4));
+    assert_eq!(l.line_of(&[k("kind")]), Some(4));
+    assert_eq!(l.line_of(&[k("spec"), k("containers")]), Some(6));
+    assert_eq!(l.line_of(&[k("spec"), k("containers"), Seg::Index(1)]), Some(9));
+    assert_eq!(
+        l.line_of(&[k("spec"), k("containers"), Seg::Index(1), k("image")]),
+        Some(10)
+    );
+    assert_eq!(l.line_of(&[k("spec"), k("list"), Seg::Index(1)]), Some(12));
+    assert_eq!(
+        l.nearest(&[k("spec"), k("containers"), Seg::Index(0), k("ports")]),
+        Some((7, 3))
+    );
+    // The plain reader records nothing.
+    let plain = super::parse_stream(src, &Limits::default()).unwrap();
+    assert!(plain[1].lines.is_empty());
+}
