@@ -187,3 +187,76 @@ pub fn path_to_string(path: &[Seg]) -> String {
     }
     s
 }
+
+/// An object that exists in the cluster but not in the repo (declared in `.github/warden.yml`
+/// under `external:`), so references to it are not `ref-missing`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ExternalRef {
+    pub kind: String,
+    pub name: String,
+    /// `None`: any namespace.
+    pub namespace: Option<String>,
+}
+
+/// A Kubernetes minor version (`1.31`), the one objects are validated against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KubeVersion {
+    pub major: u16,
+    pub minor: u16,
+}
+
+impl KubeVersion {
+    pub const fn new(major: u16, minor: u16) -> KubeVersion {
+        KubeVersion { major, minor }
+    }
+
+    /// Read `1.31`, `v1.31` or `1.31.4` (the patch level is ignored).
+    pub fn parse(s: &str) -> Option<KubeVersion> {
+        let s = s.strip_prefix('v').unwrap_or(s);
+        let mut parts = s.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        match parts.next() {
+            None => {}
+            Some(p) if p.parse::<u32>().is_ok() => {}
+            Some(_) => return None,
+        }
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(KubeVersion { major, minor })
+    }
+}
+
+impl std::fmt::Display for KubeVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kube_versions() {
+        assert_eq!(KubeVersion::parse("1.31"), Some(KubeVersion::new(1, 31)));
+        assert_eq!(KubeVersion::parse("v1.29.3"), Some(KubeVersion::new(1, 29)));
+        assert_eq!(KubeVersion::parse("1"), None);
+        assert_eq!(KubeVersion::parse("1.x"), None);
+        assert_eq!(KubeVersion::parse("1.2.3.4"), None);
+        assert_eq!(KubeVersion::new(1, 30).to_string(), "1.30");
+        assert!(KubeVersion::new(1, 9) < KubeVersion::new(1, 10));
+    }
+
+    #[test]
+    fn prints_paths() {
+        let p = path(&[
+            PathPart::K("spec"),
+            PathPart::K("containers"),
+            PathPart::I(0),
+            PathPart::K("image"),
+        ]);
+        assert_eq!(path_to_string(&p), "spec.containers[0].image");
+    }
+}

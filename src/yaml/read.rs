@@ -10,7 +10,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde_json::{Map, Number, Value};
 
 use super::resolve::{Resolved, resolve_plain};
-use super::{Document, LineIndex, Limits, YamlError};
+use super::{Document, Limits, LineIndex, YamlError};
 
 const CORE_PREFIX: &str = "tag:yaml.org,2002:";
 

@@ -229,7 +229,10 @@ fn records_field_lines() {
     assert_eq!(l.line_of(&[]), Some(4));
     assert_eq!(l.line_of(&[k("kind")]), Some(4));
     assert_eq!(l.line_of(&[k("spec"), k("containers")]), Some(6));
-    assert_eq!(l.line_of(&[k("spec"), k("containers"), Seg::Index(1)]), Some(9));
+    assert_eq!(
+        l.line_of(&[k("spec"), k("containers"), Seg::Index(1)]),
+        Some(9)
+    );
     assert_eq!(
         l.line_of(&[k("spec"), k("containers"), Seg::Index(1), k("image")]),
         Some(10)
