@@ -648,11 +648,18 @@ impl Builder<'_> {
         };
         // patchesStrategicMerge
         for (i, entry) in k.patches_strategic_merge.iter().enumerate() {
-            let patches = self.load_psm_entry(dir, entry)?;
+            let (patches, source) = self.load_psm_entry(dir, entry)?;
             for (patch, line) in patches {
-                let po = PatchOrigin {
-                    file: kshow.clone(),
-                    line,
+                // An inline patch's lines are lines of the entry's text, not of the file.
+                let po = match &source {
+                    Some(file) => PatchOrigin {
+                        file: file.clone(),
+                        line,
+                    },
+                    None => PatchOrigin {
+                        file: kshow.clone(),
+                        line: 0,
+                    },
                 };
                 let pid = crate::manifest::id_of(&patch);
                 let idx = find_one_by_any_id(&acc.res, &pid)
@@ -793,24 +800,34 @@ impl Builder<'_> {
     }
 
     /// A `patchesStrategicMerge` entry is inline YAML or a file path.
-    fn load_psm_entry(&mut self, dir: &Path, entry: &str) -> Result<Vec<(Object, usize)>> {
+    /// The patches of one `patchesStrategicMerge` entry, each with its document line, and the
+    /// file they were read from (`None` for an inline patch).
+    fn load_psm_entry(
+        &mut self,
+        dir: &Path,
+        entry: &str,
+    ) -> Result<(Vec<(Object, usize)>, Option<String>)> {
         if let Ok(docs) = yaml::parse_stream(entry, &self.opts.yaml)
             && !docs.is_empty()
             && docs.iter().all(|d| d.value.is_object())
         {
-            return patch_objects(
-                docs.into_iter().map(|d| (d.value, d.line)).collect(),
-                "inline patch",
-            );
+            return Ok((
+                patch_objects(
+                    docs.into_iter().map(|d| (d.value, d.line)).collect(),
+                    "inline patch",
+                )?,
+                None,
+            ));
         }
         let p = self.restricted(dir, entry, "patchesStrategicMerge")?;
         let text = self.read_text(&p)?;
         let docs = yaml::parse_stream(&text, &self.opts.yaml)
             .map_err(|e| Error::new(format!("{}: {e}", self.show(&p))))?;
-        patch_objects(
-            docs.into_iter().map(|d| (d.value, d.line)).collect(),
-            &self.show(&p),
-        )
+        let shown = self.show(&p);
+        Ok((
+            patch_objects(docs.into_iter().map(|d| (d.value, d.line)).collect(), &shown)?,
+            Some(shown),
+        ))
     }
 
     fn apply_patch_entry(

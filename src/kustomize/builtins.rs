@@ -746,7 +746,7 @@ impl Builder<'_> {
                 }
                 let mut patches = Vec::new();
                 for p in &paths {
-                    patches.extend(self.load_psm_entry(dir, p).map_err(|e| e.msg)?);
+                    patches.extend(self.load_psm_entry(dir, p).map_err(|e| e.msg)?.0);
                 }
                 if !inline.is_empty() {
                     let docs = yaml::parse_stream(&inline, &self.opts.yaml)

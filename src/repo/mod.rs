@@ -2,3 +2,7 @@
 //! roots and their environments) found in it, and which of them a change affects.
 
 pub mod config;
+pub mod git;
+pub mod snapshot;
+
+pub use snapshot::{Snapshot, SnapshotError};
