@@ -193,7 +193,9 @@ fn walk(
             (_, Seg::Index(i)) => rendered.and_then(|v| v.get(*i)),
         };
         let next_src = match seg {
-            Seg::Key(k) => source.and_then(|s| s.get(k)).map(|v| (Seg::Key(k.clone()), v)),
+            Seg::Key(k) => source
+                .and_then(|s| s.get(k))
+                .map(|v| (Seg::Key(k.clone()), v)),
             Seg::Index(i) => source
                 .and_then(Value::as_array)
                 .and_then(|items| match_item(items, r, *i, exact)),
@@ -301,7 +303,13 @@ mod tests {
         let p = loc
             .locate("envs/prod", &deploy.obj, &deploy.origin, &image)
             .unwrap();
-        assert_eq!(p, Place { file: "envs/prod/patch.yaml".into(), line: 10 });
+        assert_eq!(
+            p,
+            Place {
+                file: "envs/prod/patch.yaml".into(),
+                line: 10
+            }
+        );
         // A field the patch does not set: the base file, matched by container name.
         let mut port = image.clone();
         port.pop();
@@ -309,7 +317,13 @@ mod tests {
         let p = loc
             .locate("envs/prod", &deploy.obj, &deploy.origin, &port)
             .unwrap();
-        assert_eq!(p, Place { file: "base/deploy.yaml".into(), line: 14 });
+        assert_eq!(
+            p,
+            Place {
+                file: "base/deploy.yaml".into(),
+                line: 14
+            }
+        );
         // A missing field: its deepest existing ancestor.
         let mut probe = image.clone();
         probe.pop();
@@ -317,10 +331,28 @@ mod tests {
         let p = loc
             .locate("envs/prod", &deploy.obj, &deploy.origin, &probe)
             .unwrap();
-        assert_eq!(p, Place { file: "base/deploy.yaml".into(), line: 11 });
+        assert_eq!(
+            p,
+            Place {
+                file: "base/deploy.yaml".into(),
+                line: 11
+            }
+        );
         // A generated ConfigMap: its generator entry.
-        let cm = r.resources.iter().find(|x| x.name().starts_with("prod-cfg")).unwrap();
-        let p = loc.locate("envs/prod", &cm.obj, &cm.origin, &[k("data")]).unwrap();
-        assert_eq!(p, Place { file: "base/kustomization.yaml".into(), line: 6 });
+        let cm = r
+            .resources
+            .iter()
+            .find(|x| x.name().starts_with("prod-cfg"))
+            .unwrap();
+        let p = loc
+            .locate("envs/prod", &cm.obj, &cm.origin, &[k("data")])
+            .unwrap();
+        assert_eq!(
+            p,
+            Place {
+                file: "base/kustomization.yaml".into(),
+                line: 6
+            }
+        );
     }
 }

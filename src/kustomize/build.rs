@@ -825,7 +825,10 @@ impl Builder<'_> {
             .map_err(|e| Error::new(format!("{}: {e}", self.show(&p))))?;
         let shown = self.show(&p);
         Ok((
-            patch_objects(docs.into_iter().map(|d| (d.value, d.line)).collect(), &shown)?,
+            patch_objects(
+                docs.into_iter().map(|d| (d.value, d.line)).collect(),
+                &shown,
+            )?,
             Some(shown),
         ))
     }

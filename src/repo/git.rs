@@ -48,8 +48,17 @@ pub fn toplevel(dir: &Path) -> Result<PathBuf, SnapshotError> {
 pub fn resolve(dir: &Path, rev: &str) -> Result<String, SnapshotError> {
     check_rev(rev)?;
     let spec = format!("{rev}^{{commit}}");
-    let out = run(dir, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec])
-        .map_err(|_| SnapshotError::Git(format!("{rev:?} does not name a commit here")))?;
+    let out = run(
+        dir,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &spec,
+        ],
+    )
+    .map_err(|_| SnapshotError::Git(format!("{rev:?} does not name a commit here")))?;
     Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
 
@@ -155,7 +164,14 @@ pub fn changed_files(
     let from = run(&root, &["merge-base", &base_sha, &head_sha])
         .map(|o| String::from_utf8_lossy(&o).trim().to_string())
         .unwrap_or(base_sha);
-    let mut args = vec!["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", &from];
+    let mut args = vec![
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--no-ext-diff",
+        &from,
+    ];
     if head.is_some() {
         args.push(&head_sha);
     }
@@ -193,7 +209,11 @@ mod tests {
             .env("GIT_COMMITTER_EMAIL", "t@example.com")
             .output()
             .unwrap();
-        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
     }
 
     #[test]
@@ -217,7 +237,10 @@ mod tests {
         assert_eq!(a.1, b"a: 1\n");
         assert_eq!(files.len(), 2);
 
-        assert_eq!(changed_files(p, "HEAD~1", Some("HEAD")).unwrap(), ["app/a.yaml"]);
+        assert_eq!(
+            changed_files(p, "HEAD~1", Some("HEAD")).unwrap(),
+            ["app/a.yaml"]
+        );
         assert_eq!(
             changed_files(p, "HEAD~1", None).unwrap(),
             ["app/a.yaml", "b.yaml", "new.yaml"]

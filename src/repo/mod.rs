@@ -4,5 +4,6 @@
 pub mod config;
 pub mod git;
 pub mod snapshot;
+pub mod targets;
 
 pub use snapshot::{Snapshot, SnapshotError};

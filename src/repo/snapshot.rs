@@ -91,7 +91,11 @@ impl Snapshot {
         let root = super::git::toplevel(repo)?;
         let files = super::git::read_tree(&root, rev)?;
         let short = super::git::short_sha(&root, rev).unwrap_or_else(|_| rev.to_string());
-        Ok(Snapshot::from_files(&root, &format!("commit {short}"), files))
+        Ok(Snapshot::from_files(
+            &root,
+            &format!("commit {short}"),
+            files,
+        ))
     }
 
     /// The repo root in [`Snapshot::fs`].
@@ -218,13 +222,19 @@ mod tests {
                 ("kustomization.yml", ""),
             ]),
         );
-        assert_eq!(s.files(), ["a/x.yaml", "b/kustomization.yaml", "kustomization.yml"]);
+        assert_eq!(
+            s.files(),
+            ["a/x.yaml", "b/kustomization.yaml", "kustomization.yml"]
+        );
         assert_eq!(s.kustomization_dirs(), [".", "b"]);
         assert_eq!(s.read_text("a/x.yaml").as_deref(), Some("a: 1"));
         assert!(s.exists("b/kustomization.yaml"));
         assert!(!s.exists("b"));
         assert_eq!(s.files_under("a").count(), 1);
-        assert_eq!(s.relative(Path::new("/r/a/x.yaml")).as_deref(), Some("a/x.yaml"));
+        assert_eq!(
+            s.relative(Path::new("/r/a/x.yaml")).as_deref(),
+            Some("a/x.yaml")
+        );
         assert_eq!(s.relative(Path::new("/elsewhere")), None);
     }
 
@@ -237,6 +247,9 @@ mod tests {
         std::fs::write(d.path().join("app/kustomization.yaml"), "resources: []\n").unwrap();
         let s = Snapshot::from_dir(d.path()).unwrap();
         assert_eq!(s.files(), ["app/kustomization.yaml"]);
-        assert_eq!(s.read_text("app/kustomization.yaml").unwrap(), "resources: []\n");
+        assert_eq!(
+            s.read_text("app/kustomization.yaml").unwrap(),
+            "resources: []\n"
+        );
     }
 }
