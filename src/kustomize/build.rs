@@ -74,6 +74,16 @@ impl Rendered {
 
 /// Build the kustomization in `dir` (absolute) from `fs`.
 pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Rendered> {
+    build_reading(fs, dir, opts).0
+}
+
+/// [`build`], also returning the files read before it stopped: the input closure of a build
+/// that failed, so a change to any of them can be recognised as touching this build.
+pub fn build_reading(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    opts: &BuildOptions,
+) -> (Result<Rendered>, BTreeSet<PathBuf>) {
     let dir = fs::clean(dir);
     let mut b = Builder {
         fs,
@@ -84,6 +94,23 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Ren
         track: false,
         openapi: OpenApiState::default(),
     };
+    match run_build(&mut b, &dir) {
+        Ok(resources) => {
+            let inputs = std::mem::take(&mut b.inputs);
+            (
+                Ok(Rendered {
+                    resources,
+                    inputs: inputs.clone(),
+                }),
+                inputs,
+            )
+        }
+        Err(e) => (Err(e), std::mem::take(&mut b.inputs)),
+    }
+}
+
+fn run_build(b: &mut Builder<'_>, dir: &Path) -> Result<Vec<Resource>> {
+    let dir = dir.to_path_buf();
     let (k, kfile) = b.load_kustomization(&dir)?;
     b.apply_openapi(&dir, &kfile, &k, true)?;
     // Any buildMetadata option turns on origin tracking (as in kustomize); the annotations
@@ -156,10 +183,7 @@ pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Ren
         }
         stringify_annotations(r);
     }
-    Ok(Rendered {
-        resources: res,
-        inputs: b.inputs,
-    })
+    Ok(res)
 }
 
 /// kubectl rewrites every object's annotations as a string map when it strips its build

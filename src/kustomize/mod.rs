@@ -25,7 +25,7 @@ pub mod smp;
 mod transform;
 pub mod vars;
 
-pub use build::{BuildOptions, Rendered, build};
+pub use build::{BuildOptions, Rendered, build, build_reading};
 
 use crate::manifest::Gvk;
 
