@@ -55,9 +55,14 @@ impl<'a> Locator<'a> {
 
     /// Where the field at `path` of `obj` (rendered from the kustomization in `target_dir`,
     /// repo-relative) is written. `None` when the origin is not a file in the repo.
+    ///
+    /// `kustomizations` are the repo-relative kustomization files the build read, the target's
+    /// own first: when the value at `path` is not what the source document says, a field of one
+    /// of them (`images`, `replicas`, `namespace`) wrote it, and that is the line to edit.
     pub fn locate(
         &mut self,
         target_dir: &str,
+        kustomizations: &[String],
         obj: &Object,
         origin: &Origin,
         path: &[Seg],
@@ -83,12 +88,75 @@ impl<'a> Locator<'a> {
             return Some(self.place(&file, line));
         }
         let docs = self.docs(&file);
-        let line = docs
-            .and_then(|docs| docs.iter().find(|d| d.line == origin.line))
-            .and_then(|doc| walk(&doc.value, doc, obj, path, false))
-            .map(|(line, _)| line)
-            .unwrap_or(origin.line);
+        let doc = docs.and_then(|docs| docs.iter().find(|d| d.line == origin.line));
+        let found = doc.and_then(|doc| walk(&doc.value, doc, obj, path, false));
+        // Written by a kustomization field rather than the document?
+        let rewritten = match (doc, found) {
+            (Some(doc), Some((_, true))) => {
+                source_value(&doc.value, obj, path) != value_at(obj, path)
+            }
+            (_, Some((_, false))) => true,
+            _ => false,
+        };
+        if rewritten && let Some(place) = self.transform_place(kustomizations, obj, path) {
+            return Some(place);
+        }
+        let line = found.map(|(line, _)| line).unwrap_or(origin.line);
         Some(self.place(&file, line))
+    }
+
+    /// The kustomization field that sets `path` of `obj`: an `images` entry for a container
+    /// image, a `replicas` entry for `spec.replicas`, `namespace` for `metadata.namespace`.
+    fn transform_place(
+        &mut self,
+        kustomizations: &[String],
+        obj: &Object,
+        path: &[Seg],
+    ) -> Option<Place> {
+        let key = |s: &str| Seg::Key(s.to_string());
+        let name = crate::manifest::get_str(obj, &["metadata", "name"]).unwrap_or("");
+        let rendered = value_at(obj, path);
+        for k in kustomizations {
+            let file = clean(&self.root.join(k));
+            let Some(doc) = self.docs(&file).and_then(|d| d.first()).cloned() else {
+                continue;
+            };
+            let line = if path.last() == Some(&key("image")) {
+                let image = rendered.and_then(Value::as_str).unwrap_or("");
+                let repo = image_name(image);
+                doc.value
+                    .get("images")
+                    .and_then(Value::as_array)
+                    .and_then(|entries| {
+                        entries.iter().position(|e| {
+                            let new_name = e.get("newName").and_then(Value::as_str);
+                            let old_name = e.get("name").and_then(Value::as_str);
+                            new_name.or(old_name) == Some(repo)
+                        })
+                    })
+                    .and_then(|i| doc.lines.line_of(&[key("images"), Seg::Index(i)]))
+            } else if path == [key("spec"), key("replicas")] {
+                doc.value
+                    .get("replicas")
+                    .and_then(Value::as_array)
+                    .and_then(|entries| {
+                        entries.iter().position(|e| {
+                            e.get("name")
+                                .and_then(Value::as_str)
+                                .is_some_and(|n| name.contains(n))
+                        })
+                    })
+                    .and_then(|i| doc.lines.line_of(&[key("replicas"), Seg::Index(i)]))
+            } else if path == [key("metadata"), key("namespace")] {
+                doc.lines.line_of(&[key("namespace")])
+            } else {
+                None
+            };
+            if let Some(line) = line {
+                return Some(self.place(&file, line));
+            }
+        }
+        None
     }
 
     fn place(&self, file: &Path, line: usize) -> Place {
@@ -216,6 +284,48 @@ fn walk(
     Some((line, true))
 }
 
+/// The value at `path` of a rendered object.
+fn value_at<'v>(obj: &'v Object, path: &[Seg]) -> Option<&'v Value> {
+    let (first, rest) = path.split_first()?;
+    let Seg::Key(k) = first else { return None };
+    let mut cur = obj.get(k)?;
+    for seg in rest {
+        cur = match seg {
+            Seg::Key(k) => cur.get(k)?,
+            Seg::Index(i) => cur.get(*i)?,
+        };
+    }
+    Some(cur)
+}
+
+/// The value a source document has at the place of `path` of the rendered object.
+fn source_value<'v>(src: &'v Value, obj: &Object, path: &[Seg]) -> Option<&'v Value> {
+    let mut rendered: Option<&Value> = None;
+    let mut source = src;
+    for (depth, seg) in path.iter().enumerate() {
+        let r = match (depth, seg) {
+            (0, Seg::Key(k)) => obj.get(k),
+            (_, Seg::Key(k)) => rendered.and_then(|v| v.get(k)),
+            (_, Seg::Index(i)) => rendered.and_then(|v| v.get(*i)),
+        };
+        source = match seg {
+            Seg::Key(k) => source.get(k)?,
+            Seg::Index(i) => match_item(source.as_array()?, r, *i, false)?.1,
+        };
+        rendered = r;
+    }
+    Some(source)
+}
+
+/// The repository part of an image reference: `ghcr.io/a/b:1@sha256:…` → `ghcr.io/a/b`.
+fn image_name(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    match no_digest.rfind(':') {
+        Some(i) if !no_digest[i..].contains('/') => &no_digest[..i],
+        _ => no_digest,
+    }
+}
+
 /// The source list item that corresponds to the rendered item at `index`.
 fn match_item<'v>(
     items: &'v [Value],
@@ -280,6 +390,10 @@ mod tests {
         let fs = demo();
         let r = build(&fs, Path::new("/r/envs/prod"), &BuildOptions::default()).unwrap();
         let mut loc = Locator::new(&fs, Path::new("/r"));
+        let ks = vec![
+            "envs/prod/kustomization.yaml".to_string(),
+            "base/kustomization.yaml".to_string(),
+        ];
         let deploy = r
             .resources
             .iter()
@@ -301,7 +415,7 @@ mod tests {
             k("image"),
         ];
         let p = loc
-            .locate("envs/prod", &deploy.obj, &deploy.origin, &image)
+            .locate("envs/prod", &ks, &deploy.obj, &deploy.origin, &image)
             .unwrap();
         assert_eq!(
             p,
@@ -315,7 +429,7 @@ mod tests {
         port.pop();
         port.extend([k("ports"), Seg::Index(0)]);
         let p = loc
-            .locate("envs/prod", &deploy.obj, &deploy.origin, &port)
+            .locate("envs/prod", &ks, &deploy.obj, &deploy.origin, &port)
             .unwrap();
         assert_eq!(
             p,
@@ -329,7 +443,7 @@ mod tests {
         probe.pop();
         probe.push(k("readinessProbe"));
         let p = loc
-            .locate("envs/prod", &deploy.obj, &deploy.origin, &probe)
+            .locate("envs/prod", &ks, &deploy.obj, &deploy.origin, &probe)
             .unwrap();
         assert_eq!(
             p,
@@ -345,7 +459,7 @@ mod tests {
             .find(|x| x.name().starts_with("prod-cfg"))
             .unwrap();
         let p = loc
-            .locate("envs/prod", &cm.obj, &cm.origin, &[k("data")])
+            .locate("envs/prod", &ks, &cm.obj, &cm.origin, &[k("data")])
             .unwrap();
         assert_eq!(
             p,
@@ -354,5 +468,79 @@ mod tests {
                 line: 6
             }
         );
+    }
+
+    #[test]
+    fn values_written_by_kustomization_fields_point_there() {
+        let mut fs = demo();
+        fs.add(
+            "/r/envs/stage/kustomization.yaml",
+            "resources:\n- ../../base\nnamespace: stage\nimages:\n- name: other\n  newTag: x\n- name: side\n  newName: ghcr.io/side\n  newTag: latest\nreplicas:\n- name: web\n  count: 3\n",
+        );
+        let r = build(&fs, Path::new("/r/envs/stage"), &BuildOptions::default()).unwrap();
+        let ks = vec![
+            "envs/stage/kustomization.yaml".to_string(),
+            "base/kustomization.yaml".to_string(),
+        ];
+        let mut loc = Locator::new(&fs, Path::new("/r"));
+        let d = r
+            .resources
+            .iter()
+            .find(|x| x.kind() == "Deployment")
+            .unwrap();
+        let at = |loc: &mut Locator<'_>, p: Vec<Seg>| {
+            loc.locate("envs/stage", &ks, &d.obj, &d.origin, &p)
+                .unwrap()
+        };
+        let side = vec![
+            k("spec"),
+            k("template"),
+            k("spec"),
+            k("containers"),
+            Seg::Index(0),
+            k("image"),
+        ];
+        assert_eq!(
+            at(&mut loc, side),
+            Place {
+                file: "envs/stage/kustomization.yaml".into(),
+                line: 7
+            }
+        );
+        // An image the kustomization leaves alone stays in the base.
+        let app = vec![
+            k("spec"),
+            k("template"),
+            k("spec"),
+            k("containers"),
+            Seg::Index(1),
+            k("image"),
+        ];
+        assert_eq!(
+            at(&mut loc, app),
+            Place {
+                file: "base/deploy.yaml".into(),
+                line: 12
+            }
+        );
+        assert_eq!(
+            at(&mut loc, vec![k("spec"), k("replicas")]),
+            Place {
+                file: "envs/stage/kustomization.yaml".into(),
+                line: 11
+            }
+        );
+        assert_eq!(
+            at(&mut loc, vec![k("metadata"), k("namespace")]),
+            Place {
+                file: "envs/stage/kustomization.yaml".into(),
+                line: 3
+            }
+        );
+        assert_eq!(
+            image_name("ghcr.io:443/a/b:1.2@sha256:00"),
+            "ghcr.io:443/a/b"
+        );
+        assert_eq!(image_name("host:5000/app"), "host:5000/app");
     }
 }
