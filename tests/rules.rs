@@ -113,7 +113,11 @@ fn every_rule_has_fixtures_and_they_hold() {
         .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     for r in &rules {
-        assert!(names.contains(r.id), "rule {} has no fixtures/checks/{0}/", r.id);
+        assert!(
+            names.contains(r.id),
+            "rule {} has no fixtures/checks/{0}/",
+            r.id
+        );
     }
     let mut failures = Vec::new();
     for dir in &dirs {
@@ -144,7 +148,10 @@ fn every_rule_has_fixtures_and_they_hold() {
                 .collect();
             if name.starts_with("bad") {
                 bad += 1;
-                assert!(!fx.expect.is_empty(), "{rule}/{name} has no `# expect:` line");
+                assert!(
+                    !fx.expect.is_empty(),
+                    "{rule}/{name} has no `# expect:` line"
+                );
                 if got != fx.expect {
                     failures.push(format!(
                         "{rule}/{name}: expected {:?}, got {:?}",
@@ -161,7 +168,10 @@ fn every_rule_has_fixtures_and_they_hold() {
                 panic!("{rule}/{name}: fixture names start with bad or good");
             }
         }
-        assert!(bad > 0 && good > 0, "{rule}: needs bad*.yaml and good*.yaml");
+        assert!(
+            bad > 0 && good > 0,
+            "{rule}: needs bad*.yaml and good*.yaml"
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -179,19 +189,5 @@ fn rules_are_documented_once() {
             r.id
         );
         assert!(!r.summary.is_empty() && !r.help.is_empty(), "{}", r.id);
-    }
-}
-
-#[test]
-#[ignore]
-fn dump_messages() {
-    for dir in fs::read_dir(root()).unwrap() {
-        let dir = dir.unwrap().path();
-        for f in fs::read_dir(&dir).unwrap() {
-            let f = f.unwrap().path();
-            for x in run_all(&load(&f)) {
-                println!("{} | {} | {} | {}", f.display(), x.rule, path_to_string(&x.path), x.message);
-            }
-        }
     }
 }

@@ -181,29 +181,37 @@ fn map_selects(sel: &Object, labels: Option<&Object>) -> bool {
         .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
 }
 
-struct Workload<'a> {
+struct Workload<'a, 'i> {
     index: usize,
-    info: Info<'a>,
+    info: &'i Info<'a>,
     tpl: PodTemplate<'a>,
 }
 
 /// Run the consistency rules over all objects of one render.
 pub fn check(objs: &[Subject<'_>], external: &[ExternalRef], out: &mut Vec<Finding>) {
     let infos: Vec<Info<'_>> = objs.iter().map(|s| info(s.obj)).collect();
-    let workloads: Vec<Workload<'_>> = objs
+    let workloads: Vec<Workload<'_, '_>> = objs
         .iter()
+        .zip(&infos)
         .enumerate()
-        .filter_map(|(index, s)| {
-            pod_template(s.obj).map(|tpl| Workload {
-                index,
-                info: info(s.obj),
-                tpl,
-            })
+        .filter(|(_, (_, inf))| might_have_template(inf.kind))
+        .filter_map(|(index, (s, info))| {
+            pod_template(s.obj).map(|tpl| Workload { index, info, tpl })
+        })
+        .collect();
+    // Scope of each object's kind from kustomize's table (`None`: not a built-in kind).
+    let mut memo: HashMap<(&str, &str), Option<bool>> = HashMap::new();
+    let scopes: Vec<Option<bool>> = infos
+        .iter()
+        .map(|inf| {
+            *memo
+                .entry((inf.api, inf.kind))
+                .or_insert_with(|| precomputed_scope(inf.api, inf.kind))
         })
         .collect();
 
-    duplicates(objs, &infos, out);
-    namespaces(objs, &infos, out);
+    duplicates(objs, &infos, &scopes, out);
+    namespaces(objs, &infos, &scopes, out);
     selectors(objs, &workloads, out);
     service_orphans(objs, &infos, &workloads, out);
     refs(objs, &infos, &workloads, external, out);
@@ -212,17 +220,34 @@ pub fn check(objs: &[Subject<'_>], external: &[ExternalRef], out: &mut Vec<Findi
     pdbs(objs, &infos, &workloads, out);
 }
 
-fn duplicates(objs: &[Subject<'_>], infos: &[Info<'_>], out: &mut Vec<Finding>) {
+/// Cheap pre-check before [`pod_template`]: only these kinds have one.
+fn might_have_template(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Pod"
+            | "Deployment"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "ReplicaSet"
+            | "ReplicationController"
+            | "Job"
+            | "CronJob"
+            | "Rollout"
+    )
+}
+
+fn duplicates(
+    objs: &[Subject<'_>],
+    infos: &[Info<'_>],
+    scopes: &[Option<bool>],
+    out: &mut Vec<Finding>,
+) {
     let mut seen: HashMap<(&str, &str, &str, &str), usize> = HashMap::with_capacity(infos.len());
     for (i, inf) in infos.iter().enumerate() {
         if inf.kind.is_empty() || inf.name.is_empty() {
             continue;
         }
-        let ns = if precomputed_scope(inf.api, inf.kind) == Some(true) {
-            ""
-        } else {
-            inf.ns
-        };
+        let ns = if scopes[i] == Some(true) { "" } else { inf.ns };
         if let Some(&first) = seen.get(&(inf.group, inf.kind, ns, inf.name)) {
             let place = objs[first].origin.to_string();
             let place = if place.is_empty() {
@@ -251,7 +276,12 @@ fn duplicates(objs: &[Subject<'_>], infos: &[Info<'_>], out: &mut Vec<Finding>) 
     }
 }
 
-fn namespaces(objs: &[Subject<'_>], infos: &[Info<'_>], out: &mut Vec<Finding>) {
+fn namespaces(
+    objs: &[Subject<'_>],
+    infos: &[Info<'_>],
+    scopes: &[Option<bool>],
+    out: &mut Vec<Finding>,
+) {
     // CRDs in the render: (group, kind) → cluster-scoped?
     let mut crds: HashMap<(&str, &str), bool> = HashMap::new();
     for (s, inf) in objs.iter().zip(infos) {
@@ -266,15 +296,11 @@ fn namespaces(objs: &[Subject<'_>], infos: &[Info<'_>], out: &mut Vec<Finding>) 
             }
         }
     }
-    let mut memo: HashMap<(&str, &str), Option<bool>> = HashMap::new();
     for (i, (s, inf)) in objs.iter().zip(infos).enumerate() {
         if !inf.ns.is_empty() || inf.kind.is_empty() || inf.kind.ends_with("List") {
             continue;
         }
-        let scope = *memo
-            .entry((inf.api, inf.kind))
-            .or_insert_with(|| precomputed_scope(inf.api, inf.kind));
-        let cluster = scope.or_else(|| crds.get(&(inf.group, inf.kind)).copied());
+        let cluster = scopes[i].or_else(|| crds.get(&(inf.group, inf.kind)).copied());
         if cluster != Some(false) {
             continue;
         }
@@ -297,7 +323,7 @@ fn namespaces(objs: &[Subject<'_>], infos: &[Info<'_>], out: &mut Vec<Finding>) 
     }
 }
 
-fn selectors(objs: &[Subject<'_>], workloads: &[Workload<'_>], out: &mut Vec<Finding>) {
+fn selectors(objs: &[Subject<'_>], workloads: &[Workload<'_, '_>], out: &mut Vec<Finding>) {
     for w in workloads {
         if w.tpl.template_path.is_empty() || w.tpl.template_path.len() > 2 {
             continue; // Pods and CronJobs have no selector of their own.
@@ -343,7 +369,7 @@ fn selectors(objs: &[Subject<'_>], workloads: &[Workload<'_>], out: &mut Vec<Fin
 fn service_orphans(
     objs: &[Subject<'_>],
     infos: &[Info<'_>],
-    workloads: &[Workload<'_>],
+    workloads: &[Workload<'_, '_>],
     out: &mut Vec<Finding>,
 ) {
     // (label key, value) → workloads whose template has it.
@@ -356,7 +382,7 @@ fn service_orphans(
         }
     }
     for (i, (s, inf)) in objs.iter().zip(infos).enumerate() {
-        if inf.group != "" || inf.kind != "Service" {
+        if !inf.group.is_empty() || inf.kind != "Service" {
             continue;
         }
         if at(s.obj, &["spec", "type"]).and_then(Value::as_str) == Some("ExternalName") {
@@ -634,7 +660,7 @@ fn provides<'a>(obj: &'a Object, inf: &Info<'a>) -> Option<(&'static str, &'a st
 fn refs(
     objs: &[Subject<'_>],
     infos: &[Info<'_>],
-    workloads: &[Workload<'_>],
+    workloads: &[Workload<'_, '_>],
     external: &[ExternalRef],
     out: &mut Vec<Finding>,
 ) {
@@ -693,7 +719,8 @@ fn refs(
 
 fn hpa_conflicts(objs: &[Subject<'_>], infos: &[Info<'_>], out: &mut Vec<Finding>) {
     // (kind, name) → scalers: (namespace, scaler kind, scaler name).
-    let mut scaled: HashMap<(&str, &str), Vec<(&str, &str, &str)>> = HashMap::new();
+    type Scaler<'a> = (&'a str, &'a str, &'a str);
+    let mut scaled: HashMap<(&str, &str), Vec<Scaler<'_>>> = HashMap::new();
     for (s, inf) in objs.iter().zip(infos) {
         let default_kind = match (inf.group, inf.kind) {
             ("autoscaling", "HorizontalPodAutoscaler") => None,
@@ -806,16 +833,17 @@ fn ingress_conflicts(objs: &[Subject<'_>], infos: &[Info<'_>], out: &mut Vec<Fin
 fn pdbs(
     objs: &[Subject<'_>],
     infos: &[Info<'_>],
-    workloads: &[Workload<'_>],
+    workloads: &[Workload<'_, '_>],
     out: &mut Vec<Finding>,
 ) {
     // namespace → PDB selectors.
     let mut by_ns: HashMap<&str, Vec<&Object>> = HashMap::new();
     for (s, inf) in objs.iter().zip(infos) {
-        if inf.group == "policy" && inf.kind == "PodDisruptionBudget" {
-            if let Some(sel) = at(s.obj, &["spec", "selector"]).and_then(Value::as_object) {
-                by_ns.entry(inf.ns).or_default().push(sel);
-            }
+        if inf.group == "policy"
+            && inf.kind == "PodDisruptionBudget"
+            && let Some(sel) = at(s.obj, &["spec", "selector"]).and_then(Value::as_object)
+        {
+            by_ns.entry(inf.ns).or_default().push(sel);
         }
     }
     let unset: &[&Object] = by_ns.get("").map_or(&[], Vec::as_slice);
@@ -828,7 +856,7 @@ fn pdbs(
             continue;
         }
         let replicas = at(objs[w.index].obj, &["spec", "replicas"]).and_then(Value::as_i64);
-        if !replicas.is_some_and(|r| r > 1) {
+        if replicas.is_none_or(|r| r <= 1) {
             continue;
         }
         let candidates: Box<dyn Iterator<Item = &&Object>> = if w.info.ns.is_empty() {
