@@ -1,1 +1,0 @@
-//! placeholder: filled in by issue 3 work
