@@ -560,6 +560,34 @@ deny contains "never finishes in time" if {
 }
 
 #[test]
+fn huge_ranges_are_refused_not_allocated() {
+    let p = compile(&[
+        (
+            "policy/huge.rego",
+            "package main\n\ndeny contains \"huge\" if count(numbers.range(1, input.n)) > 0\n",
+        ),
+        (
+            "policy/fine.rego",
+            "package main\n\nwarn contains \"fine\" if true\n",
+        ),
+    ]);
+    let out = eval(&p, json!({"n": 1_000_000_000_000i64}));
+    let errs: Vec<_> = out.iter().filter(|f| f.rule == POLICY_ERROR).collect();
+    assert_eq!(errs.len(), 1, "{out:#?}");
+    assert!(errs[0].message.contains("at most"), "{}", errs[0].message);
+    assert_eq!(errs[0].file.as_deref(), Some("policy/huge.rego"));
+    assert!(out.iter().any(|f| f.rule == "policy/main/warn"));
+    // Ordinary ranges still work through the replacement.
+    assert_eq!(
+        rules(&eval(&p, json!({"n": 3}))),
+        vec![
+            ("policy/main/deny", Severity::Error, "huge"),
+            ("policy/main/warn", Severity::Warning, "fine"),
+        ]
+    );
+}
+
+#[test]
 fn many_results_are_capped() {
     let p = Policies::compile_with_limits(
         &files(&[(

@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -152,6 +153,30 @@ impl Policies {
         namespaces: &[String],
         limits: Limits,
     ) -> Result<Policies, Vec<Finding>> {
+        // A panic inside regorus on a hostile policy must not take Warden down.
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            Policies::compile_unguarded(files, namespaces, limits)
+        }))
+        .unwrap_or_else(|_| {
+            Err(vec![Finding {
+                file: None,
+                ..Finding::in_file(
+                    POLICY_ERROR,
+                    Severity::Error,
+                    "",
+                    0,
+                    "the policy engine failed while compiling the policies (internal error); \
+                     simplify the policies changed in this pull request",
+                )
+            }])
+        })
+    }
+
+    fn compile_unguarded(
+        files: &[(String, String)],
+        namespaces: &[String],
+        limits: Limits,
+    ) -> Result<Policies, Vec<Finding>> {
         let mut engine = Engine::new();
         // OPA (and so conftest) makes a failing builtin undefined rather than an error.
         engine.set_strict_builtin_errors(false);
@@ -159,6 +184,21 @@ impl Policies {
             limit: limits.time_per_rule,
             check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
         });
+
+        // regorus allocates a whole range up front, before its timer can stop it: a policy
+        // asking for `numbers.range(1, 1e12)` would exhaust memory. These take precedence.
+        let ranges = engine
+            .add_extension("numbers.range".to_string(), 2, Box::new(bounded_range))
+            .and_then(|()| {
+                engine.add_extension(
+                    "numbers.range_step".to_string(),
+                    3,
+                    Box::new(bounded_range_step),
+                )
+            });
+        if let Err(e) = ranges {
+            return Err(vec![compile_error("", &e)]);
+        }
 
         let mut errors = Vec::new();
         let mut loaded = BTreeSet::new();
@@ -274,6 +314,7 @@ impl Policies {
         match prepared {
             Ok(()) => Ok(Evaluator {
                 policies: self,
+                data: data.clone(),
                 engine,
             }),
             Err(e) => {
@@ -311,8 +352,10 @@ impl Policies {
                 }
             }
         }
-        if let Some((_, engine)) = slot.as_mut() {
-            run(self, engine, index, obj, out);
+        if let Some((_, engine)) = slot.as_mut()
+            && !run(self, engine, index, obj, out)
+        {
+            *slot = None;
         }
     }
 }
@@ -320,17 +363,49 @@ impl Policies {
 /// Policies prepared for one [`PolicyData`]; evaluates objects one by one.
 pub struct Evaluator<'a> {
     policies: &'a Policies,
+    data: PolicyData,
     engine: Engine,
 }
 
 impl Evaluator<'_> {
     /// Evaluate the policies on object `index`, appending findings to `out`.
     pub fn evaluate(&mut self, index: usize, obj: &Object, out: &mut Vec<Finding>) {
-        run(self.policies, &mut self.engine, index, obj, out);
+        if !run(self.policies, &mut self.engine, index, obj, out) {
+            // The engine may be left half-way: start the next object afresh.
+            match self.policies.evaluator(&self.data) {
+                Ok(fresh) => self.engine = fresh.engine,
+                Err(f) => out.push(with_object(*f, index)),
+            }
+        }
     }
 }
 
+/// Evaluate one object; false when regorus panicked (reported as a `policy-error`).
 fn run(
+    policies: &Policies,
+    engine: &mut Engine,
+    index: usize,
+    obj: &Object,
+    out: &mut Vec<Finding>,
+) -> bool {
+    let ok = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        run_unguarded(policies, engine, index, obj, out)
+    }))
+    .is_ok();
+    if !ok {
+        out.push(Finding::at(
+            POLICY_ERROR,
+            Severity::Error,
+            index,
+            Vec::new(),
+            "the policy engine failed on this object (internal error); the policies were not \
+             all evaluated",
+        ));
+    }
+    ok
+}
+
+fn run_unguarded(
     policies: &Policies,
     engine: &mut Engine,
     index: usize,
@@ -739,6 +814,48 @@ pub fn parse_path(s: &str) -> Option<Vec<Seg>> {
     Some(out)
 }
 
+/// Most elements a `numbers.range` or `numbers.range_step` call may produce.
+pub const MAX_RANGE: u64 = 1_000_000;
+
+/// `numbers.range(a, b)`: the integers from `a` to `b` inclusive, either direction.
+fn bounded_range(args: Vec<Value>) -> anyhow::Result<Value> {
+    match args.as_slice() {
+        [a, b] => match (a.as_i64(), b.as_i64()) {
+            (Ok(a), Ok(b)) => range_values("numbers.range", a, b, 1),
+            // Like OPA: a non-integer bound makes the call undefined.
+            _ => Ok(Value::Undefined),
+        },
+        _ => anyhow::bail!("numbers.range expects 2 arguments"),
+    }
+}
+
+/// `numbers.range_step(a, b, step)`: from `a` towards `b` by a positive `step`.
+fn bounded_range_step(args: Vec<Value>) -> anyhow::Result<Value> {
+    match args.as_slice() {
+        [a, b, step] => match (a.as_i64(), b.as_i64(), step.as_i64()) {
+            (Ok(a), Ok(b), Ok(step)) if step > 0 => range_values("numbers.range_step", a, b, step),
+            _ => Ok(Value::Undefined),
+        },
+        _ => anyhow::bail!("numbers.range_step expects 3 arguments"),
+    }
+}
+
+fn range_values(name: &str, a: i64, b: i64, step: i64) -> anyhow::Result<Value> {
+    let (a, b, step) = (i128::from(a), i128::from(b), i128::from(step));
+    let count = (b - a).unsigned_abs() / step.unsigned_abs() + 1;
+    if count > u128::from(MAX_RANGE) {
+        anyhow::bail!("{name} would make {count} numbers; Warden allows at most {MAX_RANGE}");
+    }
+    let dir = if b >= a { 1 } else { -1 };
+    let values = (0..count as i128)
+        .map(|k| {
+            let v = a + dir * k * step;
+            i64::try_from(v).map_or(Value::Undefined, Value::from)
+        })
+        .collect::<Vec<_>>();
+    Ok(Value::from(values))
+}
+
 fn is_unit_test(path: &str) -> bool {
     path.ends_with("_test.rego")
 }
@@ -965,6 +1082,36 @@ mod tests {
         assert_eq!(
             package_path(&["k8s".into(), "my-pkg".into()]),
             "data.k8s[\"my-pkg\"]"
+        );
+    }
+
+    #[test]
+    fn ranges_are_bounded_and_match_opa() {
+        let r = |a: i64, b: i64| bounded_range(vec![Value::from(a), Value::from(b)]).unwrap();
+        assert_eq!(r(1, 3), Value::from(vec![1.into(), 2.into(), 3.into()]));
+        assert_eq!(r(2, 0), Value::from(vec![2.into(), 1.into(), 0.into()]));
+        assert_eq!(r(5, 5), Value::from(vec![Value::from(5)]));
+        assert!(bounded_range(vec![Value::from(0), Value::from(1_000_000_000_000i64)]).is_err());
+        assert_eq!(
+            bounded_range(vec![Value::from(0.5), Value::from(2)]).unwrap(),
+            Value::Undefined
+        );
+        let s = |a: i64, b: i64, c: i64| {
+            bounded_range_step(vec![Value::from(a), Value::from(b), Value::from(c)]).unwrap()
+        };
+        assert_eq!(s(0, 10, 4), Value::from(vec![0.into(), 4.into(), 8.into()]));
+        assert_eq!(
+            s(10, 0, 4),
+            Value::from(vec![10.into(), 6.into(), 2.into()])
+        );
+        assert_eq!(s(0, 10, 0), Value::Undefined);
+        assert!(
+            bounded_range_step(vec![
+                Value::from(i64::MIN),
+                Value::from(i64::MAX),
+                Value::from(1)
+            ])
+            .is_err()
         );
     }
 
