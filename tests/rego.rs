@@ -724,3 +724,17 @@ fn policies_can_be_shared_across_threads() {
     fn assert_sync<T: Send + Sync>() {}
     assert_sync::<Policies>();
 }
+
+#[test]
+fn overlong_lines_are_policy_errors() {
+    let long = format!(
+        "package main\n\ndeny contains \"{}\" if true\n",
+        "x".repeat(2000)
+    );
+    let e = compile_errors(&[("policy/long.rego", &long)]);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(e[0].rule, POLICY_ERROR);
+    assert_eq!(e[0].file.as_deref(), Some("policy/long.rego"));
+    assert_eq!(e[0].line, 3);
+    assert!(e[0].message.contains("1024"), "{}", e[0].message);
+}
