@@ -438,7 +438,8 @@ impl<'a> Cx<'a> {
         };
         let mut out = Vec::new();
         for (name, body) in entries {
-            if !valid_env_name(name) {
+            let good_name = valid_env_name(name);
+            if !good_name {
                 self.err(
                     body,
                     key,
@@ -447,7 +448,6 @@ impl<'a> Cx<'a> {
                         quote(name)
                     ),
                 );
-                continue;
             }
             let ek = child(key, name);
             let mut env = Environment {
@@ -464,7 +464,9 @@ impl<'a> Cx<'a> {
                     _ => {}
                 }
             }
-            out.push(env);
+            if good_name {
+                out.push(env);
+            }
         }
         out
     }
@@ -834,8 +836,11 @@ fn did_you_mean(s: &str, candidates: &[&str]) -> String {
     candidates
         .iter()
         .filter(|c| c.len() <= MAX_SUGGEST_LEN)
-        .map(|c| (strsim::levenshtein(&lower, &c.to_ascii_lowercase()), *c))
-        .filter(|(d, c)| *d <= 3 && *d * 3 <= c.len().max(s.len()))
+        .map(|c| (strsim::osa_distance(&lower, &c.to_ascii_lowercase()), *c))
+        .filter(|(d, c)| {
+            let prefix = s.len() >= 3 && c.starts_with(s);
+            prefix || (*d <= 3 && *d * 3 <= c.len().max(s.len()))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| format!(" (did you mean {}?)", quote(c)))
         .unwrap_or_default()
