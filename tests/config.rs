@@ -717,6 +717,7 @@ fn environment_of_uses_globs_in_order() {
     assert!(c.environments[0].matches("clusters/dev"));
     assert!(!c.environments[0].matches("clusters/devx"));
     assert!(c.is_ignored("vendor/x/kustomization.yaml"));
+    assert!(c.is_ignored("vendor"));
     assert!(c.is_ignored("third_party/a"));
     assert!(!c.is_ignored("vendored/a"));
     // The first matching environment wins.

@@ -454,16 +454,17 @@ pub struct Globs {
 }
 
 impl Globs {
-    /// Compile patterns; the error names the first bad one.
+    /// Compile patterns; the error names the first bad one. A pattern `a/**` also matches
+    /// `a` itself (`**` may match no segment, as in `a/**/b`).
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Globs, String> {
         let mut b = GlobSetBuilder::new();
         for p in patterns {
             let p = p.as_ref();
-            b.add(
-                builder(p)
-                    .build()
-                    .map_err(|e| format!("{}: {}", quote(p), glob_message(&e)))?,
-            );
+            let bad = |e: globset::Error| format!("{}: {}", quote(p), glob_message(&e));
+            b.add(builder(p).build().map_err(bad)?);
+            if let Some(dir) = p.strip_suffix("/**").filter(|d| !d.is_empty()) {
+                b.add(builder(dir).build().map_err(bad)?);
+            }
         }
         Ok(Globs {
             patterns: patterns.iter().map(|p| p.as_ref().to_string()).collect(),

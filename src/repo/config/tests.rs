@@ -53,3 +53,13 @@ fn quote_cuts_long_text() {
     let q = quote(&long);
     assert!(q.ends_with('…') && q.chars().count() == 64 + 3, "{q}");
 }
+
+#[test]
+fn double_star_suffix_covers_the_directory_itself() {
+    let g = Globs::new(&["vendor/**"]).unwrap();
+    assert!(g.matches_path("vendor/a"));
+    assert!(g.matches_path("vendor/a/b/kustomization.yaml"));
+    assert!(!g.matches_path("vendored/a"));
+    assert!(g.matches_path("vendor"));
+    assert!(g.is_match("vendor"));
+}
