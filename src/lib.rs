@@ -7,4 +7,5 @@ pub mod checks;
 pub mod kustomize;
 pub mod manifest;
 pub mod repo;
+pub mod report;
 pub mod yaml;

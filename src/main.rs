@@ -1,11 +1,13 @@
 //! `warden`: guards GitOps config repositories.
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
-use std::io::Write;
-use std::path::PathBuf;
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use warden::checks::run::{CheckOptions, all_rules};
 use warden::kustomize::{self, BuildOptions, fs::DiskFs};
+use warden::repo::{Snapshot, git};
 
 #[derive(Parser)]
 #[command(
@@ -41,21 +43,111 @@ enum Command {
         #[arg(long)]
         origins: bool,
     },
+    /// Check a config repo: render every target and run schema, API-version, workload,
+    /// consistency, secret and Rego policy checks.
+    ///
+    /// Targets are the kustomization roots of the environments in `.github/warden.yml`; without
+    /// one, those deployed by Argo CD Applications/ApplicationSets or Flux Kustomizations found
+    /// in the repo; failing those, every leaf kustomization. With --base, only the targets whose
+    /// input files changed since that revision are checked (all of them when the config or a
+    /// policy changed). Findings point at the file and line to edit.
+    ///
+    /// Exit status: 0 when no finding has error severity, 1 when one has, 2 on usage or
+    /// runtime errors.
+    #[command(
+        after_help = "Examples:\n  warden check\n  warden check --repo ../gitops --base origin/main\n  warden check --env production --format sarif > warden.sarif"
+    )]
+    Check {
+        /// The repository (or any directory of files) to check.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// Check only targets affected by changes since this git revision (compared from the
+        /// merge base, as a pull request is).
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
+        /// Check this git revision (read through git) instead of the working tree.
+        #[arg(long, value_name = "REV")]
+        head: Option<String>,
+        /// Only targets of this environment.
+        #[arg(long = "env", value_name = "NAME")]
+        environment: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Organisation-wide defaults (the org's `.github` repo `warden.yml`); the repo's
+        /// `.github/warden.yml` overrides them key by key.
+        #[arg(long, value_name = "FILE")]
+        org_config: Option<PathBuf>,
+        /// The repository's `owner/name`, given to policies as `data.warden.repo`
+        /// (default: the directory name).
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo_name: Option<String>,
+        /// Colors in text output.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+        /// Write the output to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Findings grouped by file, for people.
+    Text,
+    /// `{"targets":[…],"findings":[…],"summary":{…}}`.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let is_check = matches!(cli.command, Command::Check { .. });
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("Error: {e:#}");
-            ExitCode::FAILURE
+            // `check` keeps 1 for "findings with errors"; its own failures are 2.
+            if is_check {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Check {
+            repo,
+            base,
+            head,
+            environment,
+            format,
+            org_config,
+            repo_name,
+            color,
+            output,
+        } => check(CheckArgs {
+            repo,
+            base,
+            head,
+            environment,
+            format,
+            org_config,
+            repo_name,
+            color,
+            output,
+        }),
         Command::Render {
             dir,
             output,
@@ -91,7 +183,86 @@ fn run(cli: Cli) -> Result<()> {
                     eprintln!("{}\t{}\t{}", r.cur_id(), r.origin, patches.join(","));
                 }
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+struct CheckArgs {
+    repo: PathBuf,
+    base: Option<String>,
+    head: Option<String>,
+    environment: Option<String>,
+    format: Format,
+    org_config: Option<PathBuf>,
+    repo_name: Option<String>,
+    color: ColorChoice,
+    output: Option<PathBuf>,
+}
+
+fn check(a: CheckArgs) -> Result<ExitCode> {
+    if !a.repo.is_dir() {
+        bail!("--repo {}: not a directory", a.repo.display());
+    }
+    let snap = match &a.head {
+        Some(rev) => Snapshot::from_git(&a.repo, rev)?,
+        None => Snapshot::from_dir(&a.repo)?,
+    };
+    let changed = match &a.base {
+        Some(base) => Some(git::changed_files(&a.repo, base, a.head.as_deref())?),
+        None => None,
+    };
+    let org = match &a.org_config {
+        Some(p) => Some((
+            p.display().to_string(),
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let (config, config_errors) = warden::checks::run::load_config(
+        &snap,
+        org.as_ref().map(|(p, t)| (p.as_str(), t.as_str())),
+    );
+    let opts = CheckOptions {
+        environment: a.environment,
+        changed,
+        repo_name: a.repo_name.unwrap_or_else(|| dir_name(snap.root())),
+        threads: 0,
+    };
+    let report = warden::checks::run::check(&snap, &config, config_errors, &opts);
+    let color = match a.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            a.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let text = match a.format {
+        Format::Text => warden::report::check::text(&report, color),
+        Format::Json => serde_json::to_string_pretty(&warden::report::check::json(&report))? + "\n",
+        Format::Sarif => {
+            let sarif =
+                warden::report::check::sarif(&report, &all_rules(), env!("CARGO_PKG_VERSION"));
+            serde_json::to_string_pretty(&sarif)? + "\n"
+        }
+    };
+    match &a.output {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn dir_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "repo".into())
 }

@@ -70,7 +70,9 @@ impl<'a> Locator<'a> {
         let build_dir = self.root.join(target_dir);
         // Patches, newest first: the first that spells out the whole path is where the value
         // was last written.
-        if !path.is_empty() {
+        // A list item as a whole (a container) is where the list item is defined, not a
+        // patch that merely addresses it by key.
+        if matches!(path.last(), Some(Seg::Key(_))) {
             for patch in origin.patches.iter().rev() {
                 let file = clean(&build_dir.join(&patch.file));
                 if let Some(line) = self.line_in_patch(&file, patch.line, obj, path) {

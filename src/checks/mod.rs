@@ -9,6 +9,7 @@ pub mod consistency;
 pub mod deprecations;
 pub mod locate;
 pub mod rego;
+pub mod run;
 pub mod schema;
 pub mod secrets;
 pub mod workload;

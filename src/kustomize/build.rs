@@ -18,6 +18,9 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+/// Patch documents with the line each starts on.
+type PatchDocs = Vec<(Object, usize)>;
+
 #[path = "builtins.rs"]
 mod builtins;
 
@@ -830,7 +833,7 @@ impl Builder<'_> {
         &mut self,
         dir: &Path,
         entry: &str,
-    ) -> Result<(Vec<(Object, usize)>, Option<String>)> {
+    ) -> Result<(PatchDocs, Option<String>)> {
         if let Ok(docs) = yaml::parse_stream(entry, &self.opts.yaml)
             && !docs.is_empty()
             && docs.iter().all(|d| d.value.is_object())

@@ -50,6 +50,9 @@ pub struct Discovery {
     pub notes: Vec<Finding>,
 }
 
+/// Maps a kustomization directory to its configured environment.
+pub type EnvironmentOf<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 /// Rule id of a note about a deploy object whose path Warden does not render.
 pub const TARGET_SKIPPED: &str = "target-skipped";
 
@@ -58,7 +61,7 @@ pub const TARGET_SKIPPED: &str = "target-skipped";
 /// which paths are never targets.
 pub fn discover(
     snap: &Snapshot,
-    configured: Option<&dyn Fn(&str) -> Option<String>>,
+    configured: Option<&EnvironmentOf<'_>>,
     ignored: &dyn Fn(&str) -> bool,
 ) -> Discovery {
     let dirs: Vec<String> = snap
