@@ -24,4 +24,12 @@ for run in $(find "$src" -name run | sort); do
         cat "$case_dir/in/$f" >> "$out"
     done
 done
+# Config seeds: the repo config fixtures, and the org/repo merge pair joined by "#%% org".
+mkdir -p corpus/config
+for f in ../fixtures/config/good/*.yml ../fixtures/config/bad/*.yml ../fixtures/demo/.github/warden.yml; do
+    [ -f "$f" ] && cp "$f" "corpus/config/$(echo "$f" | tr '/.' '__')"
+done
+if [ -f ../fixtures/config/merge/repo.yml ] && [ -f ../fixtures/config/merge/org.yml ]; then
+    { cat ../fixtures/config/merge/repo.yml; printf '#%%%% org\n'; cat ../fixtures/config/merge/org.yml; } > corpus/config/merge
+fi
 echo "seeded $n yaml files and $(ls corpus/kustomize_build | wc -l) build cases"
