@@ -93,13 +93,14 @@ impl<'a> Locator<'a> {
         let doc = docs.and_then(|docs| docs.iter().find(|d| d.line == origin.line));
         let found = doc.and_then(|doc| walk(&doc.value, doc, obj, path, false));
         // Written by a kustomization field rather than the document?
-        let rewritten = match (doc, found) {
-            (Some(doc), Some((_, true))) => {
-                source_value(&doc.value, obj, path) != value_at(obj, path)
-            }
-            (_, Some((_, false))) => true,
-            _ => false,
-        };
+        let rewritten = transformable(path)
+            && value_at(obj, path).is_some()
+            && match (doc, found) {
+                (Some(doc), Some((_, true))) => {
+                    source_value(&doc.value, obj, path) != value_at(obj, path)
+                }
+                _ => true,
+            };
         if rewritten && let Some(place) = self.transform_place(kustomizations, obj, path) {
             return Some(place);
         }
@@ -120,7 +121,7 @@ impl<'a> Locator<'a> {
         let rendered = value_at(obj, path);
         for k in kustomizations {
             let file = clean(&self.root.join(k));
-            let Some(doc) = self.docs(&file).and_then(|d| d.first()).cloned() else {
+            let Some(doc) = self.docs(&file).and_then(|d| d.first()) else {
                 continue;
             };
             let line = if path.last() == Some(&key("image")) {
@@ -284,6 +285,14 @@ fn walk(
     }
     let (line, _) = doc.lines.nearest(&src_path)?;
     Some((line, true))
+}
+
+/// Whether a kustomization field (`images`, `replicas`, `namespace`) can set this path.
+fn transformable(path: &[Seg]) -> bool {
+    let key = |s: &str| Seg::Key(s.to_string());
+    path.last() == Some(&key("image"))
+        || path == [key("spec"), key("replicas")]
+        || path == [key("metadata"), key("namespace")]
 }
 
 /// The value at `path` of a rendered object.

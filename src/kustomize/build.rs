@@ -826,14 +826,9 @@ impl Builder<'_> {
         self.run_plugin_transformers(dir, kfile, k, acc)
     }
 
-    /// A `patchesStrategicMerge` entry is inline YAML or a file path.
-    /// The patches of one `patchesStrategicMerge` entry, each with its document line, and the
+    /// A `patchesStrategicMerge` entry is inline YAML or a file path: the patches of one `patchesStrategicMerge` entry, each with its document line, and the
     /// file they were read from (`None` for an inline patch).
-    fn load_psm_entry(
-        &mut self,
-        dir: &Path,
-        entry: &str,
-    ) -> Result<(PatchDocs, Option<String>)> {
+    fn load_psm_entry(&mut self, dir: &Path, entry: &str) -> Result<(PatchDocs, Option<String>)> {
         if let Ok(docs) = yaml::parse_stream(entry, &self.opts.yaml)
             && !docs.is_empty()
             && docs.iter().all(|d| d.value.is_object())
