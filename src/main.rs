@@ -57,38 +57,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  warden check\n  warden check --repo ../gitops --base origin/main\n  warden check --env production --format sarif > warden.sarif"
     )]
-    Check {
-        /// The repository (or any directory of files) to check.
-        #[arg(long, default_value = ".")]
-        repo: PathBuf,
-        /// Check only targets affected by changes since this git revision (compared from the
-        /// merge base, as a pull request is).
-        #[arg(long, value_name = "REV")]
-        base: Option<String>,
-        /// Check this git revision (read through git) instead of the working tree.
-        #[arg(long, value_name = "REV")]
-        head: Option<String>,
-        /// Only targets of this environment.
-        #[arg(long = "env", value_name = "NAME")]
-        environment: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Organisation-wide defaults (the org's `.github` repo `warden.yml`); the repo's
-        /// `.github/warden.yml` overrides them key by key.
-        #[arg(long, value_name = "FILE")]
-        org_config: Option<PathBuf>,
-        /// The repository's `owner/name`, given to policies as `data.warden.repo`
-        /// (default: the directory name).
-        #[arg(long, value_name = "OWNER/NAME")]
-        repo_name: Option<String>,
-        /// Colors in text output.
-        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-        color: ColorChoice,
-        /// Write the output to this file instead of standard output.
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-    },
+    Check(CheckArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -110,7 +79,7 @@ enum ColorChoice {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let is_check = matches!(cli.command, Command::Check { .. });
+    let is_check = matches!(cli.command, Command::Check(_));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -127,27 +96,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Check {
-            repo,
-            base,
-            head,
-            environment,
-            format,
-            org_config,
-            repo_name,
-            color,
-            output,
-        } => check(CheckArgs {
-            repo,
-            base,
-            head,
-            environment,
-            format,
-            org_config,
-            repo_name,
-            color,
-            output,
-        }),
+        Command::Check(args) => check(args),
         Command::Render {
             dir,
             output,
@@ -188,15 +137,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+#[derive(clap::Args)]
 struct CheckArgs {
+    /// The repository (or any directory of files) to check.
+    #[arg(long, default_value = ".")]
     repo: PathBuf,
+    /// Check only targets affected by changes since this git revision (compared from the
+    /// merge base, as a pull request is).
+    #[arg(long, value_name = "REV")]
     base: Option<String>,
+    /// Check this git revision (read through git) instead of the working tree.
+    #[arg(long, value_name = "REV")]
     head: Option<String>,
+    /// Only targets of this environment.
+    #[arg(long = "env", value_name = "NAME")]
     environment: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Organisation-wide defaults (the org's `.github` repo `warden.yml`); the repo's
+    /// `.github/warden.yml` overrides them key by key.
+    #[arg(long, value_name = "FILE")]
     org_config: Option<PathBuf>,
+    /// The repository's `owner/name`, given to policies as `data.warden.repo`
+    /// (default: the directory name).
+    #[arg(long, value_name = "OWNER/NAME")]
     repo_name: Option<String>,
+    /// Colors in text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Write the output to this file instead of standard output.
+    #[arg(short, long)]
     output: Option<PathBuf>,
 }
 

@@ -91,11 +91,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 fn sev(rule: &str) -> Severity {
-    RULES
-        .iter()
-        .find(|r| r.id == rule)
-        .and_then(|r| r.default.severity())
-        .unwrap_or(Severity::Warning)
+    super::default_severity(RULES, rule)
 }
 
 fn keys(parts: &[&str]) -> Vec<Seg> {

@@ -85,6 +85,16 @@ pub struct Rule {
     pub help: &'static str,
 }
 
+/// The severity a check gives findings of `id` before configuration: the rule's default level,
+/// or `Warning` for a rule that is off by default (it only shows when configured on).
+pub fn default_severity(rules: &[Rule], id: &str) -> Severity {
+    rules
+        .iter()
+        .find(|r| r.id == id)
+        .and_then(|r| r.default.severity())
+        .unwrap_or(Severity::Warning)
+}
+
 /// One problem found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

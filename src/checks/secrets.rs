@@ -165,11 +165,7 @@ pub fn scan(text: &str, context: &str) -> Vec<&'static str> {
 }
 
 fn sev(rule: &str) -> Severity {
-    RULES
-        .iter()
-        .find(|r| r.id == rule)
-        .and_then(|r| r.default.severity())
-        .unwrap_or(Severity::Warning)
+    super::default_severity(RULES, rule)
 }
 
 /// A path under construction, kept on the stack while walking.

@@ -267,11 +267,7 @@ enum PathArg<'a> {
 use PathArg::{I, K};
 
 fn sev(rule: &str) -> Severity {
-    RULES
-        .iter()
-        .find(|r| r.id == rule)
-        .and_then(|r| r.default.severity())
-        .unwrap_or(Severity::Warning)
+    super::default_severity(RULES, rule)
 }
 
 /// Run every workload hygiene rule on one object (objects without a pod template are skipped).
