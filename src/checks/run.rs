@@ -3,7 +3,6 @@
 //! render, apply suppressions and configured severities, and point findings at source lines.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -644,9 +643,4 @@ fn repo_crds(snap: &Snapshot) -> Vec<Crd> {
         }
     }
     out
-}
-
-/// The repo-relative path of a file under the snapshot root, for messages.
-pub fn shown(snap: &Snapshot, p: &Path) -> String {
-    snap.relative(p).unwrap_or_else(|| p.display().to_string())
 }
