@@ -89,6 +89,18 @@ pub fn discover(
     let dir_set: BTreeSet<&str> = dirs.iter().map(String::as_str).collect();
     let mut seen = BTreeSet::new();
     for found in deploy_objects(snap, ignored) {
+        for chart in found.helm_charts() {
+            out.notes.push(Finding::in_file(
+                TARGET_SKIPPED,
+                Severity::Info,
+                &found.file,
+                found.line,
+                format!(
+                    "{} {:?} deploys the Helm chart {chart:?}; Warden does not render Helm charts,                      so what it deploys is not checked",
+                    found.kind, found.name
+                ),
+            ));
+        }
         for (path, environment) in found.paths(&dirs) {
             if !dir_set.contains(path.as_str()) {
                 if snap.files_under(&path).next().is_some() {
@@ -247,6 +259,26 @@ fn deploy_objects(snap: &Snapshot, ignored: &dyn Fn(&str) -> bool) -> Vec<Deploy
 }
 
 impl DeployObject {
+    /// The Helm charts an Application deploys (`spec.source.chart`, `spec.sources[].chart`).
+    fn helm_charts(&self) -> Vec<String> {
+        if self.kind != "Application" {
+            return Vec::new();
+        }
+        let spec = self.obj.get("spec");
+        let mut sources: Vec<&Value> = spec.and_then(|s| s.get("source")).into_iter().collect();
+        if let Some(list) = spec
+            .and_then(|s| s.get("sources"))
+            .and_then(Value::as_array)
+        {
+            sources.extend(list);
+        }
+        sources
+            .iter()
+            .filter_map(|s| s.get("chart").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The repo paths this object deploys, each with its environment.
     fn paths(&self, dirs: &[String]) -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -530,10 +562,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // The plain directory is reported, not silently dropped.
-        assert_eq!(d.notes.len(), 1);
-        assert_eq!(d.notes[0].rule, TARGET_SKIPPED);
-        assert_eq!(d.notes[0].line, 11);
+        // The Helm chart and the plain directory are reported, not silently dropped.
+        assert_eq!(d.notes.len(), 2);
+        assert!(
+            d.notes
+                .iter()
+                .all(|n| n.rule == TARGET_SKIPPED && n.line == 11)
+        );
+        assert!(
+            d.notes[0].message.contains("Helm chart \"redis\""),
+            "{}",
+            d.notes[0].message
+        );
+        assert!(
+            d.notes[1]
+                .message
+                .contains("\"plain\", which has no kustomization.yaml"),
+            "{}",
+            d.notes[1].message
+        );
     }
 
     #[test]
