@@ -271,7 +271,11 @@ fn base_selects_the_targets_whose_inputs_changed() {
     // The working tree is.
     let (code, v) = json_check(p, &["--base", "main"]);
     assert_eq!(code, 1);
-    assert_eq!(findings(&v, "render-error").len(), 2);
+    let errors = findings(&v, "render-error");
+    assert_eq!(errors.len(), 2);
+    // At the broken file and the line the parser stopped at, not just the overlay.
+    assert_eq!(errors[0]["file"], "base/deploy.yaml", "{v:#}");
+    assert!(errors[0]["line"].as_u64().unwrap() > 0, "{v:#}");
 
     // A revision git does not know is a usage error.
     let (code, _, err) = warden(&["check", "--repo", p.to_str().unwrap(), "--base", "nope"]);

@@ -455,6 +455,11 @@ fn check_target(
                     }
                 })
                 .find(|f| snap.exists(f));
+            // Kustomize's message names the file (relative to the target) and often the line.
+            let (kfile, line) = match render_error_place(snap, &target.dir, &e.to_string()) {
+                Some((file, line)) => (Some(file), line),
+                None => (kfile, 0),
+            };
             result.error = Some(e.to_string());
             let level = configured(
                 ctx.config,
@@ -469,7 +474,7 @@ fn check_target(
                     severity,
                     message: format!("{e}"),
                     file: kfile,
-                    line: 0,
+                    line,
                     target: Some(target.dir.clone()),
                     environment: Some(env.to_string()),
                     resource: None,
@@ -575,6 +580,37 @@ fn check_target(
     (result, out)
 }
 
+/// The innermost repo file (and line, when given) a render error names: Kustomize prints paths
+/// relative to the target directory, as `FILE: line N, column M: …` or `FILE:N: …`.
+fn render_error_place(snap: &Snapshot, target_dir: &str, msg: &str) -> Option<(String, usize)> {
+    static FILE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"([A-Za-z0-9_.][A-Za-z0-9_./-]*(?:\.ya?ml|\.json|Kustomization))(?::(\d+)|: line (\d+))?",
+        )
+        .expect("valid regex")
+    });
+    FILE.captures_iter(msg)
+        .filter_map(|c| {
+            let rel = c.get(1)?.as_str();
+            let joined = if target_dir == "." {
+                rel.to_string()
+            } else {
+                format!("{target_dir}/{rel}")
+            };
+            let file = targets::normalize(&joined)?;
+            if !snap.exists(&file) {
+                return None;
+            }
+            let line = c
+                .get(2)
+                .or_else(|| c.get(3))
+                .and_then(|m| m.as_str().parse().ok())
+                .unwrap_or(0);
+            Some((file, line))
+        })
+        .last()
+}
+
 /// Whether the object's `warden.dev/ignore` annotation names the rule.
 fn ignores(obj: &Object, rule: &str) -> bool {
     get_str(obj, &["metadata", "annotations", IGNORE_ANNOTATION]).is_some_and(|list| {
@@ -643,4 +679,57 @@ fn repo_crds(snap: &Snapshot) -> Vec<Crd> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::snapshot::files_from;
+    use std::path::Path;
+
+    #[test]
+    fn render_errors_point_at_the_file_and_line_kustomize_names() {
+        let snap = Snapshot::from_files(
+            Path::new("/r"),
+            "test",
+            files_from([
+                ("base/kustomization.yaml", "resources: [d.yaml]\n"),
+                ("base/d.yaml", "a: [\n"),
+                ("ov/kustomization.yaml", "resources: [../base]\n"),
+            ]),
+        );
+        let place = |msg: &str| render_error_place(&snap, "ov", msg);
+        assert_eq!(
+            place("in '../base': ../base/d.yaml: line 7, column 1: did not find expected node"),
+            Some(("base/d.yaml".into(), 7))
+        );
+        assert_eq!(
+            place("in '../base': ../base/d.yaml:1: missing kind in object"),
+            Some(("base/d.yaml".into(), 1))
+        );
+        assert_eq!(
+            place("kustomization.yaml: line 4, column 1: bad"),
+            Some(("ov/kustomization.yaml".into(), 4))
+        );
+        // A file that is not in the repo (a missing resource) is not a place.
+        assert_eq!(place("missing.yaml: no such file"), None);
+        assert_eq!(
+            place("../base/kustomization.yaml: missing.yaml: no such file"),
+            Some(("base/kustomization.yaml".into(), 0))
+        );
+    }
+
+    #[test]
+    fn ignore_annotation_lists_rules() {
+        let obj: Object =
+            serde_json::from_str(r#"{"metadata":{"annotations":{"warden.dev/ignore":"a, b"}}}"#)
+                .unwrap();
+        assert!(ignores(&obj, "a"));
+        assert!(ignores(&obj, "b"));
+        assert!(!ignores(&obj, "c"));
+        let all: Object =
+            serde_json::from_str(r#"{"metadata":{"annotations":{"warden.dev/ignore":"*"}}}"#)
+                .unwrap();
+        assert!(ignores(&all, "anything"));
+    }
 }
