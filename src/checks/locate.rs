@@ -91,20 +91,16 @@ impl<'a> Locator<'a> {
         }
         let docs = self.docs(&file);
         let doc = docs.and_then(|docs| docs.iter().find(|d| d.line == origin.line));
-        let found = doc.and_then(|doc| walk(&doc.value, doc, obj, path, false));
+        let found = doc.and_then(|doc| walk(doc, obj, path, false));
         // Written by a kustomization field rather than the document?
-        let rewritten = transformable(path)
-            && value_at(obj, path).is_some()
-            && match (doc, found) {
-                (Some(doc), Some((_, true))) => {
-                    source_value(&doc.value, obj, path) != value_at(obj, path)
-                }
-                _ => true,
-            };
+        let rendered = value_at(obj, path);
+        let rewritten =
+            transformable(path) && rendered.is_some() && found.and_then(|(_, v)| v) != rendered;
+        let found_line = found.map(|(line, _)| line);
         if rewritten && let Some(place) = self.transform_place(kustomizations, obj, path) {
             return Some(place);
         }
-        let line = found.map(|(line, _)| line).unwrap_or(origin.line);
+        let line = found_line.unwrap_or(origin.line);
         Some(self.place(&file, line))
     }
 
@@ -211,7 +207,7 @@ impl<'a> Locator<'a> {
             if !targets_obj {
                 continue;
             }
-            if let Some((line, true)) = walk(&doc.value, doc, obj, path, true) {
+            if let Some((line, Some(_))) = walk(doc, obj, path, true) {
                 return Some(line);
             }
         }
@@ -244,18 +240,30 @@ impl<'a> Locator<'a> {
     }
 }
 
-/// Walk `path` (a path in the rendered `obj`) through a source document, translating list
-/// positions by item keys. Returns the line of the deepest part found and whether the whole
-/// path was found. With `exact`, list items must match by key (patches address items by key).
-fn walk(
-    src: &Value,
-    doc: &Document,
+/// The line in a source document of `path` (a path in the rendered `obj`), or of the deepest
+/// part of it the document spells out, with the source value when the whole path is there.
+/// With `exact`, list items must match by key (patches address items by key).
+fn walk<'d>(
+    doc: &'d Document,
     obj: &Object,
     path: &[Seg],
     exact: bool,
-) -> Option<(usize, bool)> {
+) -> Option<(usize, Option<&'d Value>)> {
+    let (src_path, value) = follow(&doc.value, obj, path, exact);
+    let (line, _) = doc.lines.nearest(&src_path)?;
+    Some((line, value))
+}
+
+/// How far `path` of the rendered `obj` goes in a source document: the source path found (list
+/// positions translated by item keys) and the source value, when the whole path is there.
+fn follow<'v>(
+    src: &'v Value,
+    obj: &Object,
+    path: &[Seg],
+    exact: bool,
+) -> (Vec<Seg>, Option<&'v Value>) {
     let mut rendered: Option<&Value> = None;
-    let mut source = Some(src);
+    let mut source = src;
     let mut src_path: Vec<Seg> = Vec::with_capacity(path.len());
     for (depth, seg) in path.iter().enumerate() {
         let r = match (depth, seg) {
@@ -263,28 +271,20 @@ fn walk(
             (_, Seg::Key(k)) => rendered.and_then(|v| v.get(k)),
             (_, Seg::Index(i)) => rendered.and_then(|v| v.get(*i)),
         };
-        let next_src = match seg {
-            Seg::Key(k) => source
-                .and_then(|s| s.get(k))
-                .map(|v| (Seg::Key(k.clone()), v)),
+        let next = match seg {
+            Seg::Key(k) => source.get(k).map(|v| (Seg::Key(k.clone()), v)),
             Seg::Index(i) => source
-                .and_then(Value::as_array)
+                .as_array()
                 .and_then(|items| match_item(items, r, *i, exact)),
         };
-        match next_src {
-            Some((s, v)) => {
-                src_path.push(s);
-                source = Some(v);
-            }
-            None => {
-                let (line, _) = doc.lines.nearest(&src_path)?;
-                return Some((line, false));
-            }
-        }
+        let Some((s, v)) = next else {
+            return (src_path, None);
+        };
+        src_path.push(s);
+        source = v;
         rendered = r;
     }
-    let (line, _) = doc.lines.nearest(&src_path)?;
-    Some((line, true))
+    (src_path, Some(source))
 }
 
 /// Whether a kustomization field (`images`, `replicas`, `namespace`) can set this path.
@@ -307,25 +307,6 @@ fn value_at<'v>(obj: &'v Object, path: &[Seg]) -> Option<&'v Value> {
         };
     }
     Some(cur)
-}
-
-/// The value a source document has at the place of `path` of the rendered object.
-fn source_value<'v>(src: &'v Value, obj: &Object, path: &[Seg]) -> Option<&'v Value> {
-    let mut rendered: Option<&Value> = None;
-    let mut source = src;
-    for (depth, seg) in path.iter().enumerate() {
-        let r = match (depth, seg) {
-            (0, Seg::Key(k)) => obj.get(k),
-            (_, Seg::Key(k)) => rendered.and_then(|v| v.get(k)),
-            (_, Seg::Index(i)) => rendered.and_then(|v| v.get(*i)),
-        };
-        source = match seg {
-            Seg::Key(k) => source.get(k)?,
-            Seg::Index(i) => match_item(source.as_array()?, r, *i, false)?.1,
-        };
-        rendered = r;
-    }
-    Some(source)
 }
 
 /// The repository part of an image reference: `ghcr.io/a/b:1@sha256:…` → `ghcr.io/a/b`.
