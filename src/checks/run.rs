@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::locate::Locator;
 use super::rego::{Policies, PolicyData};
@@ -18,7 +17,6 @@ use crate::manifest::{Object, get_str};
 use crate::repo::Snapshot;
 use crate::repo::config::RepoConfig;
 use crate::repo::targets::{self, Target};
-use crate::yaml::{Limits, parse_stream};
 
 /// The annotation that silences rules on one object: `warden.dev/ignore: rule-a,rule-b`
 /// (`*` silences every rule).
@@ -415,8 +413,11 @@ fn check_target(
     global_change: bool,
 ) -> (TargetResult, Vec<Reported>) {
     let snap = ctx.snap;
-    let (rendered, read) =
-        build_reading(snap.fs(), &snap.path(&target.dir), &BuildOptions::default());
+    let rendered = build_reading(snap.fs(), &snap.path(&target.dir), &BuildOptions::default());
+    let read = match &rendered {
+        Ok(r) => &r.inputs,
+        Err((_, read)) => read,
+    };
     let closure: BTreeSet<String> = read.iter().filter_map(|p| snap.relative(p)).collect();
     let affected = match changed {
         None => true,
@@ -444,21 +445,24 @@ fn check_target(
     let mut out = Vec::new();
     let rendered = match rendered {
         Ok(r) => r,
-        Err(e) => {
-            let kfile = crate::kustomize::kustomization::FILE_NAMES
-                .iter()
-                .map(|n| {
-                    if target.dir == "." {
-                        n.to_string()
-                    } else {
-                        format!("{}/{n}", target.dir)
-                    }
-                })
-                .find(|f| snap.exists(f));
-            // Kustomize's message names the file (relative to the target) and often the line.
+        Err((e, _)) => {
+            // Kustomize's message names the file (relative to the target) and often the line;
+            // else the target's own kustomization file.
             let (kfile, line) = match render_error_place(snap, &target.dir, &e.to_string()) {
                 Some((file, line)) => (Some(file), line),
-                None => (kfile, 0),
+                None => (
+                    crate::kustomize::kustomization::FILE_NAMES
+                        .iter()
+                        .map(|n| {
+                            if target.dir == "." {
+                                n.to_string()
+                            } else {
+                                format!("{}/{n}", target.dir)
+                            }
+                        })
+                        .find(|f| snap.exists(f)),
+                    0,
+                ),
             };
             result.error = Some(e.to_string());
             let level = configured(
@@ -647,38 +651,23 @@ struct Crd {
 }
 
 fn repo_crds(snap: &Snapshot) -> Vec<Crd> {
-    let mut out = Vec::new();
-    for file in snap.files() {
-        if !(file.ends_with(".yaml") || file.ends_with(".yml")) {
-            continue;
-        }
-        let Some(text) = snap.read_text(file) else {
-            continue;
-        };
-        if !text.contains("CustomResourceDefinition") {
-            continue;
-        }
-        let Ok(docs) = parse_stream(&text, &Limits::default()) else {
-            continue;
-        };
-        for d in docs {
-            if let Value::Object(obj) = d.value
-                && get_str(&obj, &["kind"]) == Some("CustomResourceDefinition")
-                && get_str(&obj, &["apiVersion"])
+    let yaml = |f: &str| f.ends_with(".yaml") || f.ends_with(".yml");
+    snap.objects_mentioning(&["CustomResourceDefinition"], &yaml)
+        .into_iter()
+        .filter(|(_, _, obj)| {
+            get_str(obj, &["kind"]) == Some("CustomResourceDefinition")
+                && get_str(obj, &["apiVersion"])
                     .is_some_and(|a| a.starts_with("apiextensions.k8s.io/"))
-            {
-                out.push(Crd {
-                    file: file.clone(),
-                    line: d.line,
-                    name: get_str(&obj, &["metadata", "name"])
-                        .unwrap_or("")
-                        .to_string(),
-                    obj,
-                });
-            }
-        }
-    }
-    out
+        })
+        .map(|(file, line, obj)| Crd {
+            file,
+            line,
+            name: get_str(&obj, &["metadata", "name"])
+                .unwrap_or("")
+                .to_string(),
+            obj,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -77,16 +77,16 @@ impl Rendered {
 
 /// Build the kustomization in `dir` (absolute) from `fs`.
 pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &BuildOptions) -> Result<Rendered> {
-    build_reading(fs, dir, opts).0
+    build_reading(fs, dir, opts).map_err(|(e, _)| e)
 }
 
-/// [`build`], also returning the files read before it stopped: the input closure of a build
-/// that failed, so a change to any of them can be recognised as touching this build.
+/// [`build`]; when it fails, also the files it read before it stopped (the input closure of a
+/// failed build), so a change to any of them can be recognised as touching this build.
 pub fn build_reading(
     fs: &dyn FileSystem,
     dir: &Path,
     opts: &BuildOptions,
-) -> (Result<Rendered>, BTreeSet<PathBuf>) {
+) -> std::result::Result<Rendered, (Error, BTreeSet<PathBuf>)> {
     let dir = fs::clean(dir);
     let mut b = Builder {
         fs,
@@ -98,17 +98,11 @@ pub fn build_reading(
         openapi: OpenApiState::default(),
     };
     match run_build(&mut b, &dir) {
-        Ok(resources) => {
-            let inputs = std::mem::take(&mut b.inputs);
-            (
-                Ok(Rendered {
-                    resources,
-                    inputs: inputs.clone(),
-                }),
-                inputs,
-            )
-        }
-        Err(e) => (Err(e), std::mem::take(&mut b.inputs)),
+        Ok(resources) => Ok(Rendered {
+            resources,
+            inputs: b.inputs,
+        }),
+        Err(e) => Err((e, b.inputs)),
     }
 }
 

@@ -147,6 +147,35 @@ impl Snapshot {
         self.files.iter().filter(move |f| f.starts_with(&prefix))
     }
 
+    /// The objects (YAML or JSON mappings) of the files `want` accepts whose text mentions one of
+    /// `markers`, each with its file and document line: a cheap way to find the few objects of
+    /// some kinds anywhere in the repo. Files that do not parse are passed over here (rendering
+    /// reports them where they matter).
+    pub fn objects_mentioning(
+        &self,
+        markers: &[&str],
+        want: &dyn Fn(&str) -> bool,
+    ) -> Vec<(String, usize, crate::manifest::Object)> {
+        let mut out = Vec::new();
+        for file in self.files.iter().filter(|f| want(f)) {
+            let Some(text) = self.read_text(file) else {
+                continue;
+            };
+            if !markers.iter().any(|m| text.contains(m)) {
+                continue;
+            }
+            let Ok(docs) = crate::yaml::parse_stream(&text, &crate::yaml::Limits::default()) else {
+                continue;
+            };
+            for doc in docs {
+                if let serde_json::Value::Object(obj) = doc.value {
+                    out.push((file.clone(), doc.line, obj));
+                }
+            }
+        }
+        out
+    }
+
     /// Every directory holding a kustomization file, repo-relative, sorted.
     pub fn kustomization_dirs(&self) -> Vec<String> {
         let mut dirs: Vec<String> = self

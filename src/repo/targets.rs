@@ -217,42 +217,26 @@ struct DeployObject {
 const MARKERS: &[&str] = &["argoproj.io", "kustomize.toolkit.fluxcd.io"];
 
 fn deploy_objects(snap: &Snapshot, ignored: &dyn Fn(&str) -> bool) -> Vec<DeployObject> {
+    let manifest = |f: &str| {
+        (f.ends_with(".yaml") || f.ends_with(".yml") || f.ends_with(".json")) && !ignored(f)
+    };
     let mut out = Vec::new();
-    for file in snap.files() {
-        if !(file.ends_with(".yaml") || file.ends_with(".yml") || file.ends_with(".json"))
-            || ignored(file)
-        {
-            continue;
-        }
-        let Some(text) = snap.read_text(file) else {
-            continue;
-        };
-        if !MARKERS.iter().any(|m| text.contains(m)) {
-            continue;
-        }
-        let Ok(docs) = parse_stream(&text, &Limits::default()) else {
-            continue;
-        };
-        for doc in docs {
-            let Value::Object(obj) = doc.value else {
-                continue;
-            };
-            let api = get_str(&obj, &["apiVersion"]).unwrap_or("");
-            let kind = get_str(&obj, &["kind"]).unwrap_or("");
-            let relevant = (api.starts_with("argoproj.io/")
-                && matches!(kind, "Application" | "ApplicationSet"))
-                || (api.starts_with("kustomize.toolkit.fluxcd.io/") && kind == "Kustomization");
-            if relevant {
-                out.push(DeployObject {
-                    kind: kind.to_string(),
-                    name: get_str(&obj, &["metadata", "name"])
-                        .unwrap_or("")
-                        .to_string(),
-                    file: file.clone(),
-                    line: doc.line,
-                    obj,
-                });
-            }
+    for (file, line, obj) in snap.objects_mentioning(MARKERS, &manifest) {
+        let api = get_str(&obj, &["apiVersion"]).unwrap_or("");
+        let kind = get_str(&obj, &["kind"]).unwrap_or("");
+        let relevant = (api.starts_with("argoproj.io/")
+            && matches!(kind, "Application" | "ApplicationSet"))
+            || (api.starts_with("kustomize.toolkit.fluxcd.io/") && kind == "Kustomization");
+        if relevant {
+            out.push(DeployObject {
+                kind: kind.to_string(),
+                name: get_str(&obj, &["metadata", "name"])
+                    .unwrap_or("")
+                    .to_string(),
+                file,
+                line,
+                obj,
+            });
         }
     }
     out
@@ -264,6 +248,15 @@ impl DeployObject {
         if self.kind != "Application" {
             return Vec::new();
         }
+        self.sources()
+            .iter()
+            .filter_map(|s| s.get("chart").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// An Application's sources: `spec.source` and `spec.sources[]`.
+    fn sources(&self) -> Vec<&Value> {
         let spec = self.obj.get("spec");
         let mut sources: Vec<&Value> = spec.and_then(|s| s.get("source")).into_iter().collect();
         if let Some(list) = spec
@@ -273,10 +266,6 @@ impl DeployObject {
             sources.extend(list);
         }
         sources
-            .iter()
-            .filter_map(|s| s.get("chart").and_then(Value::as_str))
-            .map(str::to_string)
-            .collect()
     }
 
     /// The repo paths this object deploys, each with its environment.
@@ -284,22 +273,13 @@ impl DeployObject {
         let mut out = Vec::new();
         match self.kind.as_str() {
             "Application" => {
-                let spec = self.obj.get("spec");
-                let mut sources: Vec<&Value> =
-                    spec.and_then(|s| s.get("source")).into_iter().collect();
-                if let Some(list) = spec
-                    .and_then(|s| s.get("sources"))
-                    .and_then(Value::as_array)
-                {
-                    sources.extend(list);
-                }
-                let dest = spec.and_then(|s| s.get("destination"));
+                let dest = self.obj.get("spec").and_then(|s| s.get("destination"));
                 let from_object = ["name", "namespace"]
                     .iter()
                     .filter_map(|k| dest.and_then(|d| d.get(*k)).and_then(Value::as_str))
                     .find(|v| !v.is_empty() && !v.contains("{{"))
                     .map(str::to_string);
-                for src in sources {
+                for src in self.sources() {
                     // Helm charts are not kustomizations.
                     if src.get("chart").is_some() {
                         continue;
