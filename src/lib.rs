@@ -4,6 +4,7 @@
 //! [`kustomize`]; later layers (checks, diff, report, the GitHub App) build on them.
 
 pub mod checks;
+pub mod diff;
 pub mod kustomize;
 pub mod manifest;
 pub mod repo;
