@@ -5,8 +5,10 @@
 
 pub mod checks;
 pub mod diff;
+pub mod github;
 pub mod kustomize;
 pub mod manifest;
+pub mod parallel;
 pub mod repo;
 pub mod report;
 pub mod yaml;

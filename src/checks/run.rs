@@ -3,8 +3,6 @@
 //! render, apply suppressions and configured severities, and point findings at source lines.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -320,40 +318,19 @@ pub fn check(
     }
 
     // Targets in parallel.
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    };
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, TargetResult, Vec<Reported>)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(found.len()).max(1) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(target) = found.get(i) else { break };
-                    let version = config.kube_version_for(Some(&target.environment));
-                    let ctx = TargetCtx {
-                        snap,
-                        config,
-                        defaults: &defaults,
-                        schemas: schemas.get(&version).and_then(Option::as_ref),
-                        policies: policies.as_ref(),
-                        version,
-                        repo_name: &opts.repo_name,
-                    };
-                    let out = check_target(&ctx, target, changed.as_ref(), global_change);
-                    results
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((i, out.0, out.1));
-                }
-            });
-        }
+    let results = crate::parallel::map(&found, opts.threads, |target| {
+        let version = config.kube_version_for(Some(&target.environment));
+        let ctx = TargetCtx {
+            snap,
+            config,
+            defaults: &defaults,
+            schemas: schemas.get(&version).and_then(Option::as_ref),
+            policies: policies.as_ref(),
+            version,
+            repo_name: &opts.repo_name,
+        };
+        check_target(&ctx, target, changed.as_ref(), global_change)
     });
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|(i, _, _)| *i);
 
     for f in global {
         let level = configured(config, &defaults, &f.rule, None, f.severity);
@@ -372,7 +349,7 @@ pub fn check(
             });
         }
     }
-    for (_, t, findings) in results {
+    for (t, findings) in results {
         report.targets.push(t);
         report.findings.extend(findings);
     }

@@ -150,6 +150,17 @@ fn cat_blobs<'a>(
     Ok(blobs)
 }
 
+/// The commit a pull request from `head` (default `HEAD`) into `base` is compared against: their
+/// merge base, or `base` itself when they share no history.
+pub fn merge_base(dir: &Path, base: &str, head: Option<&str>) -> Result<String, SnapshotError> {
+    let root = toplevel(dir)?;
+    let base_sha = resolve(&root, base)?;
+    let head_sha = resolve(&root, head.unwrap_or("HEAD"))?;
+    Ok(run(&root, &["merge-base", &base_sha, &head_sha])
+        .map(|o| String::from_utf8_lossy(&o).trim().to_string())
+        .unwrap_or(base_sha))
+}
+
 /// Files changed since `base`: against `head` when given (both read from git), else against the
 /// working tree (staged, unstaged and untracked files). Compared from the merge base of `base`
 /// and the head, as a pull request is; renames count as a deletion and an addition.
@@ -159,11 +170,8 @@ pub fn changed_files(
     head: Option<&str>,
 ) -> Result<Vec<String>, SnapshotError> {
     let root = toplevel(dir)?;
-    let base_sha = resolve(&root, base)?;
+    let from = merge_base(&root, base, head)?;
     let head_sha = resolve(&root, head.unwrap_or("HEAD"))?;
-    let from = run(&root, &["merge-base", &base_sha, &head_sha])
-        .map(|o| String::from_utf8_lossy(&o).trim().to_string())
-        .unwrap_or(base_sha);
     let mut args = vec![
         "diff",
         "--name-only",
