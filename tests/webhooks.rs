@@ -71,7 +71,7 @@ fn every_published_payload_parses_as_its_event() {
                 },
             ) => {
                 comment.id.0 == raw["comment"]["id"].as_u64().expect("id")
-                    && *on_pull_request == !raw["issue"]["pull_request"].is_null()
+                    && *on_pull_request != raw["issue"]["pull_request"].is_null()
             }
             ("pull_request_review", Event::PullRequestReview { pr, .. }) => {
                 pr.number.0 == raw["pull_request"]["number"].as_u64().expect("number")
