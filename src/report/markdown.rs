@@ -540,10 +540,29 @@ enum Detail {
     List,
 }
 
-/// One object or cascade, rendered, and how many objects it stands for.
-struct Item {
-    text: String,
-    objects: usize,
+/// One entry of a target's changes: an object, or a cascade standing for its dependents.
+#[derive(Clone, Copy)]
+enum Entry<'a> {
+    Object(&'a ObjectDiff),
+    Cascade(&'a Cascade),
+}
+
+impl Entry<'_> {
+    /// How many objects it stands for.
+    fn objects(&self) -> usize {
+        match self {
+            Entry::Object(_) => 1,
+            Entry::Cascade(c) => c.dependents.len(),
+        }
+    }
+
+    fn render(&self, detail: Detail) -> String {
+        match (self, detail) {
+            (Entry::Object(o), _) => object_item(o, detail),
+            (Entry::Cascade(c), Detail::Full) => format!("{}\n\n", cascade_line(c)),
+            (Entry::Cascade(c), Detail::List) => format!("- {}\n", cascade_line(c)),
+        }
+    }
 }
 
 fn changes(w: &mut Writer, diff: &DiffReport, ctx: &ReportContext, detail: Detail) {
@@ -551,29 +570,26 @@ fn changes(w: &mut Writer, diff: &DiffReport, ctx: &ReportContext, detail: Detai
         return;
     }
     let heading = "## Changes\n\n";
-    let rendered: Vec<(String, Vec<Item>)> = diff
+    let total_objects: usize = diff
         .targets
         .iter()
-        .map(|t| (target_head(t), target_items(t, detail)))
-        .collect();
-    let total_objects: usize = rendered
-        .iter()
-        .flat_map(|(_, items)| items.iter().map(|i| i.objects))
+        .flat_map(items)
+        .map(|i| i.objects())
         .sum();
-    let longest_env = diff
+    // Room for the left-out line at its longest: the most objects and targets, any one
+    // environment (quoted for the shell), and slack for plurals of smaller numbers.
+    let envs: BTreeSet<&str> = diff
         .targets
         .iter()
         .map(|t| t.target.environment.as_str())
-        .max_by_key(|e| e.len())
-        .unwrap_or("");
-    // Room for the left-out line at its longest.
-    let reserve = chars(&left_out_line(
-        ctx,
-        total_objects,
-        diff.targets.len(),
-        diff.targets.len(),
-        Some(longest_env),
-    ));
+        .collect();
+    let n = diff.targets.len();
+    let reserve = envs
+        .iter()
+        .map(|e| chars(&left_out_line(ctx, total_objects, n, n, Some(e))))
+        .max()
+        .unwrap_or(0)
+        + 16;
     if !w.fits(chars(heading) + reserve) {
         return;
     }
@@ -589,25 +605,42 @@ fn changes(w: &mut Writer, diff: &DiffReport, ctx: &ReportContext, detail: Detai
     let mut left_targets = 0;
     let mut left_entirely = 0;
     let mut left_envs: BTreeSet<&str> = BTreeSet::new();
-    for ((head, items), t) in rendered.iter().zip(&diff.targets) {
-        let first = items.first().map_or(0, |i| chars(&i.text));
-        if stopped || !w.fits(chars(head) + first + footer_len + reserve) {
+    for t in &diff.targets {
+        // Rendered only while there is room: a huge change costs its counting, not its text.
+        let mut list = items(t).peekable();
+        let fits = |first: &Option<String>, head: &str| {
+            w.fits(chars(head) + first.as_deref().map_or(0, chars) + footer_len + reserve)
+        };
+        let (head, first) = if stopped {
+            (String::new(), None)
+        } else {
+            (target_head(t), list.peek().map(|i| i.render(detail)))
+        };
+        if stopped || !fits(&first, &head) {
             stopped = true;
-            let n: usize = items.iter().map(|i| i.objects).sum();
-            left_objects += n;
+            left_objects += list.map(|i| i.objects()).sum::<usize>();
             left_targets += 1;
             left_entirely += 1;
             left_envs.insert(&t.target.environment);
             continue;
         }
-        w.push(head);
+        w.push(&head);
+        if let Some(text) = first {
+            w.push(&text);
+            list.next();
+        }
         let mut partial = 0;
-        for item in items {
-            if !stopped && w.fits(chars(&item.text) + footer_len + reserve) {
-                w.push(&item.text);
+        for item in list {
+            if stopped {
+                partial += item.objects();
+                continue;
+            }
+            let text = item.render(detail);
+            if w.fits(chars(&text) + footer_len + reserve) {
+                w.push(&text);
             } else {
                 stopped = true;
-                partial += item.objects;
+                partial += item.objects();
             }
         }
         if partial > 0 {
@@ -710,30 +743,16 @@ fn quote(what: &str, message: &str) -> String {
     s
 }
 
-fn target_items(t: &TargetChange, detail: Detail) -> Vec<Item> {
-    let mut items: Vec<Item> = t
+/// A target's objects, then its cascades (those with dependents).
+fn items(t: &TargetChange) -> impl Iterator<Item = Entry<'_>> {
+    let objects = t.diff.objects.iter().map(Entry::Object);
+    let cascades = t
         .diff
-        .objects
+        .cascades
         .iter()
-        .map(|o| Item {
-            text: object_item(o, detail),
-            objects: 1,
-        })
-        .collect();
-    items.extend(
-        t.diff
-            .cascades
-            .iter()
-            .filter(|c| !c.dependents.is_empty())
-            .map(|c| Item {
-                text: match detail {
-                    Detail::Full => format!("{}\n\n", cascade_line(c)),
-                    Detail::List => format!("- {}\n", cascade_line(c)),
-                },
-                objects: c.dependents.len(),
-            }),
-    );
-    items
+        .filter(|c| !c.dependents.is_empty())
+        .map(Entry::Cascade);
+    objects.chain(cascades)
 }
 
 /// True for objects whose content must never be shown: Secrets.
@@ -831,14 +850,16 @@ fn object_item(o: &ObjectDiff, detail: Detail) -> String {
             if o.unified.is_empty() {
                 return format!("{line}\n\n");
             }
-            let block = fenced("diff", &o.unified);
-            if chars(&block) > MAX_OBJECT_DIFF {
+            // Measured before it is copied: the block is the diff and a few fence characters.
+            let too_large = o.unified.len() > 4 * MAX_OBJECT_DIFF
+                || chars(&o.unified) + 2 * (longest_run(&o.unified, '`') + 4) + 8 > MAX_OBJECT_DIFF;
+            if too_large {
                 let (plus, minus) = line_counts(&o.unified);
                 format!(
                     "{line}  \n_Diff too large to show here (+{plus} −{minus} lines); `warden diff` shows it._\n\n"
                 )
             } else {
-                format!("{line}\n{block}\n")
+                format!("{line}\n{}\n", fenced("diff", &o.unified))
             }
         }
     }
