@@ -267,8 +267,12 @@ pub enum TargetState {
     /// The target exists only at base (every object is removed).
     Gone,
     /// A side did not render: its message. The diff is against an empty render of that side.
-    BaseError { message: String },
-    HeadError { message: String },
+    BaseError {
+        message: String,
+    },
+    HeadError {
+        message: String,
+    },
 }
 
 /// One target's change.
@@ -317,3 +321,15 @@ impl DiffReport {
         classes.len() == 1 && classes.contains(&ChangeClass::ImageBump)
     }
 }
+
+mod classify;
+mod normalize;
+mod objects;
+pub mod run;
+
+pub use classify::repository;
+pub use normalize::{SECRET, SECRET_CHANGED};
+pub use objects::{Side, canonical_yaml, diff, key_of_object};
+
+#[cfg(test)]
+mod tests;
