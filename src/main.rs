@@ -6,8 +6,10 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use warden::checks::run::{CheckOptions, all_rules};
+use warden::diff::run::DiffOptions;
 use warden::kustomize::{self, BuildOptions, fs::DiskFs};
 use warden::repo::{Snapshot, git};
+use warden::report::markdown::ReportContext;
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +60,26 @@ enum Command {
         after_help = "Examples:\n  warden check\n  warden check --repo ../gitops --base origin/main\n  warden check --env production --format sarif > warden.sarif"
     )]
     Check(CheckArgs),
+    /// Show what a change does to each cluster: render every affected target at the base and
+    /// the head and compare the objects.
+    ///
+    /// Objects are matched by kind, namespace and name; list items by their merge keys
+    /// (containers by name, ports by containerPort, …), so a reorder is no change. A ConfigMap
+    /// or Secret regenerated with a new hash suffix is shown as one changed object, and the
+    /// workloads that only pick up its new name as one line. Secret values are never shown,
+    /// only which keys changed. Each target's change is classified (image-bump, scale, config,
+    /// rbac, crd, new-resource, deletion, namespace, other).
+    ///
+    /// The base is compared from its merge base with the head, as a pull request is.
+    /// `--format markdown` prints the comment Warden posts on a pull request (with the head's
+    /// findings).
+    ///
+    /// Exit status: 0, or with --exit-code 1 when the renders differ; 2 on usage or runtime
+    /// errors.
+    #[command(
+        after_help = "Examples:\n  warden diff --base origin/main\n  warden diff --base main --head feature --env staging\n  warden diff --base HEAD~1 --format json | jq '.summary.classes'"
+    )]
+    Diff(DiffArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,6 +93,16 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    /// A unified diff per object, grouped by target.
+    Text,
+    /// The pull request comment Warden posts (GitHub-flavoured markdown).
+    Markdown,
+    /// `{"base","head","targets":[…],"summary":{…}}`.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ColorChoice {
     Auto,
     Always,
@@ -79,13 +111,13 @@ enum ColorChoice {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let is_check = matches!(cli.command, Command::Check(_));
+    // `check` and `diff` keep 1 for "errors found" / "renders differ"; their failures are 2.
+    let status_one_taken = matches!(cli.command, Command::Check(_) | Command::Diff(_));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("Error: {e:#}");
-            // `check` keeps 1 for "findings with errors"; its own failures are 2.
-            if is_check {
+            if status_one_taken {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
@@ -97,6 +129,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Diff(args) => diff(args),
         Command::Render {
             dir,
             output,
@@ -183,13 +216,7 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
         Some(base) => Some(git::changed_files(&a.repo, base, a.head.as_deref())?),
         None => None,
     };
-    let org = match &a.org_config {
-        Some(p) => Some((
-            p.display().to_string(),
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
-        )),
-        None => None,
-    };
+    let org = read_org_config(a.org_config.as_deref())?;
     let (config, config_errors) = warden::checks::run::load_config(
         &snap,
         org.as_ref().map(|(p, t)| (p.as_str(), t.as_str())),
@@ -201,15 +228,7 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
         threads: 0,
     };
     let report = warden::checks::run::check(&snap, &config, config_errors, &opts);
-    let color = match a.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            a.output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
+    let color = use_color(a.color, a.output.as_deref());
     let text = match a.format {
         Format::Text => warden::report::check::text(&report, color),
         Format::Json => serde_json::to_string_pretty(&warden::report::check::json(&report))? + "\n",
@@ -219,17 +238,130 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
             serde_json::to_string_pretty(&sarif)? + "\n"
         }
     };
-    match &a.output {
-        Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
-        }
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
-    }
+    emit(a.output.as_deref(), &text)?;
     Ok(if report.failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[derive(clap::Args)]
+struct DiffArgs {
+    /// The repository to compare in.
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    /// The revision the change is compared against (its merge base with the head is used).
+    #[arg(long, value_name = "REV")]
+    base: String,
+    /// The revision with the change (default: the working tree, uncommitted files included).
+    #[arg(long, value_name = "REV")]
+    head: Option<String>,
+    /// Only targets of this environment.
+    #[arg(long = "env", value_name = "NAME")]
+    environment: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+    /// Organisation-wide defaults (see `warden check --help`).
+    #[arg(long, value_name = "FILE")]
+    org_config: Option<PathBuf>,
+    /// The repository's `owner/name`, for policies and the markdown (default: the directory name).
+    #[arg(long, value_name = "OWNER/NAME")]
+    repo_name: Option<String>,
+    /// Colors in text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Exit with status 1 when the renders differ (like `git diff --exit-code`).
+    #[arg(long)]
+    exit_code: bool,
+    /// Write the output to this file instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+fn diff(a: DiffArgs) -> Result<ExitCode> {
+    if !a.repo.is_dir() {
+        bail!("--repo {}: not a directory", a.repo.display());
+    }
+    let from = git::merge_base(&a.repo, &a.base, a.head.as_deref())?;
+    let base = Snapshot::from_git(&a.repo, &from)?;
+    let head = match &a.head {
+        Some(rev) => Snapshot::from_git(&a.repo, rev)?,
+        None => Snapshot::from_dir(&git::toplevel(&a.repo)?)?,
+    };
+    let org = read_org_config(a.org_config.as_deref())?;
+    let org = org.as_ref().map(|(p, t)| (p.as_str(), t.as_str()));
+    let (config, config_errors) = warden::checks::run::load_config(&head, org);
+    let opts = DiffOptions {
+        environment: a.environment.clone(),
+        threads: 0,
+    };
+    let report = warden::diff::run::diff_snapshots(&base, &head, &config, &opts);
+    let text = match a.format {
+        DiffFormat::Text => {
+            warden::report::diff::text(&report, use_color(a.color, a.output.as_deref()))
+        }
+        DiffFormat::Json => {
+            serde_json::to_string_pretty(&warden::report::diff::json(&report))? + "\n"
+        }
+        DiffFormat::Markdown => {
+            let check_opts = CheckOptions {
+                environment: a.environment.clone(),
+                changed: Some(warden::diff::run::changed_files(&base, &head)),
+                repo_name: a.repo_name.clone().unwrap_or_else(|| dir_name(head.root())),
+                threads: 0,
+            };
+            let checked = warden::checks::run::check(&head, &config, config_errors, &check_opts);
+            let ctx = ReportContext {
+                base: &a.base,
+                head: a.head.as_deref(),
+                diff_mode: config.comments.diff,
+            };
+            warden::report::markdown::comment(&checked, &report, &ctx)
+        }
+    };
+    emit(a.output.as_deref(), &text)?;
+    let differs = report.targets.iter().any(|t| !t.diff.is_empty());
+    Ok(if a.exit_code && differs {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--org-config FILE`: its name and text.
+fn read_org_config(path: Option<&Path>) -> Result<Option<(String, String)>> {
+    path.map(|p| {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        Ok((p.display().to_string(), text))
+    })
+    .transpose()
+}
+
+/// Whether to color: as asked, or on a terminal without `NO_COLOR`.
+fn use_color(choice: ColorChoice, output: Option<&Path>) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+/// Write to the file, or to standard output.
+fn emit(output: Option<&Path>, text: &str) -> Result<()> {
+    match output {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
 }
 
 fn dir_name(p: &Path) -> String {

@@ -183,7 +183,7 @@ fn build_check(s: &Shape, n: usize) -> CheckReport {
 fn ctx(mode: DiffMode) -> markdown::ReportContext<'static> {
     markdown::ReportContext {
         base: "origin/main",
-        head: "head sha",
+        head: Some("head sha"),
         diff_mode: mode,
     }
 }

@@ -11,7 +11,7 @@ use warden::report::{annotations, diff, markdown};
 fn ctx(mode: DiffMode) -> markdown::ReportContext<'static> {
     markdown::ReportContext {
         base: "origin/main",
-        head: "3f2a9c1",
+        head: Some("3f2a9c1"),
         diff_mode: mode,
     }
 }

@@ -67,8 +67,9 @@ const MAX_LISTED: usize = 10;
 pub struct ReportContext<'a> {
     /// How the base is named (`origin/main`, a SHA); shown and used in the `warden diff` hint.
     pub base: &'a str,
-    /// How the head is named.
-    pub head: &'a str,
+    /// How the head is named; `None` for a working tree (the `warden diff` hint then has no
+    /// `--head`).
+    pub head: Option<&'a str>,
     /// How much of the diff the comment shows (`comments.diff` in `.github/warden.yml`).
     pub diff_mode: DiffMode,
 }
@@ -668,11 +669,10 @@ fn left_out_line(
     entirely: usize,
     env: Option<&str>,
 ) -> String {
-    let mut cmd = format!(
-        "warden diff --base {} --head {}",
-        shell_word(ctx.base),
-        shell_word(ctx.head)
-    );
+    let mut cmd = format!("warden diff --base {}", shell_word(ctx.base));
+    if let Some(head) = ctx.head {
+        let _ = write!(cmd, " --head {}", shell_word(head));
+    }
     if let Some(env) = env.filter(|e| !e.is_empty()) {
         let _ = write!(cmd, " --env {}", shell_word(env));
     }
