@@ -43,6 +43,24 @@ pub struct Place {
     pub line: usize,
 }
 
+/// The kustomization files among a build's input files (repo-relative), the target's own
+/// first: what [`Locator::locate`] takes.
+pub fn kustomizations_of<'s>(
+    target_dir: &str,
+    inputs: impl Iterator<Item = &'s String>,
+) -> Vec<String> {
+    let own = |f: &String| f.rsplit_once('/').map_or(".", |(d, _)| d) == target_dir;
+    let mut found: Vec<String> = inputs
+        .filter(|f| {
+            let name = f.rsplit('/').next().unwrap_or(f);
+            crate::kustomize::kustomization::FILE_NAMES.contains(&name)
+        })
+        .cloned()
+        .collect();
+    found.sort_by_key(|f| !own(f));
+    found
+}
+
 impl<'a> Locator<'a> {
     /// `root` is the repo root in `fs` (absolute).
     pub fn new(fs: &'a dyn FileSystem, root: &Path) -> Locator<'a> {

@@ -517,17 +517,7 @@ fn check_target(
     });
 
     let mut locator = Locator::new(snap.fs(), snap.root());
-    // The kustomization files of the build, the target's own first.
-    let own = |f: &String| f.rsplit_once('/').map_or(".", |(d, _)| d) == target.dir;
-    let mut kustomizations: Vec<String> = closure
-        .iter()
-        .filter(|f| {
-            let name = f.rsplit('/').next().unwrap_or(f);
-            crate::kustomize::kustomization::FILE_NAMES.contains(&name)
-        })
-        .cloned()
-        .collect();
-    kustomizations.sort_by_key(|f| !own(f));
+    let kustomizations = super::locate::kustomizations_of(&target.dir, closure.iter());
     for f in findings {
         let level = configured(ctx.config, ctx.defaults, &f.rule, Some(env), f.severity);
         let Some(severity) = level.severity() else {

@@ -3,9 +3,17 @@
 
 use std::collections::BTreeSet;
 
-use super::{DiffReport, Side, TargetChange, TargetDiff, TargetState, diff};
+use std::collections::HashMap;
+
+use super::normalize::key_of;
+use super::{
+    DiffReport, ObjectKey, PathSeg, Side, SourcePlace, Status, TargetChange, TargetDiff,
+    TargetState, diff, key_of_object,
+};
+use crate::checks::locate::{Locator, kustomizations_of};
+use crate::kustomize::resource::Resource;
 use crate::kustomize::{BuildOptions, Rendered, build_reading, fs::clean};
-use crate::manifest::Origin;
+use crate::manifest::{Object, Origin, Seg};
 use crate::repo::Snapshot;
 use crate::repo::config::RepoConfig;
 use crate::repo::targets::{self, Target};
@@ -147,10 +155,13 @@ fn compare(
         (Some(Ok(b)), None) => (TargetState::Gone, sides(base, b), Vec::new()),
         (None, None) => return None,
     };
-    let diff: TargetDiff = match state {
+    let mut diff: TargetDiff = match state {
         TargetState::BaseError { .. } | TargetState::HeadError { .. } => TargetDiff::default(),
         _ => diff(&as_sides(&base_objs), &as_sides(&head_objs)),
     };
+    if let Some(Ok(rendered)) = &h {
+        locate_changes(head, &target.dir, rendered, &mut diff);
+    }
     Some(TargetChange {
         target: target.clone(),
         state,
@@ -184,4 +195,69 @@ fn as_sides(objects: &[(crate::manifest::Object, Origin)]) -> Vec<Side<'_>> {
             origin: Some(origin),
         })
         .collect()
+}
+
+/// Point each changed object at the line that made its first change (the overlay's `images`
+/// entry of an image bump, the patch that set a field), rather than at the document it came
+/// from.
+fn locate_changes(snap: &Snapshot, dir: &str, rendered: &Rendered, diff: &mut TargetDiff) {
+    let inputs: Vec<String> = rendered
+        .inputs
+        .iter()
+        .filter_map(|p| snap.relative(p))
+        .collect();
+    let kustomizations = kustomizations_of(dir, inputs.iter());
+    let mut locator = Locator::new(snap.fs(), snap.root());
+    let by_key: HashMap<ObjectKey, &Resource> = rendered
+        .resources
+        .iter()
+        .map(|r| (key_of_object(&r.obj), r))
+        .collect();
+    for o in diff
+        .objects
+        .iter_mut()
+        .filter(|o| o.status == Status::Changed)
+    {
+        let Some(r) = by_key.get(&o.key) else {
+            continue;
+        };
+        let Some(path) = o.fields.iter().find_map(|f| raw_path(&r.obj, &f.path.0)) else {
+            continue;
+        };
+        if let Some(place) = locator.locate(dir, &kustomizations, &r.obj, &r.origin, &path) {
+            let generator = o.source.as_ref().and_then(|s| s.generator.clone());
+            o.source = Some(SourcePlace {
+                file: place.file,
+                line: place.line,
+                generator,
+            });
+        }
+    }
+}
+
+/// A field path as positions in the rendered object (keyed items found by their keys); `None`
+/// when the object has no such field (a removed one).
+fn raw_path(obj: &Object, path: &[PathSeg]) -> Option<Vec<Seg>> {
+    let mut out = Vec::with_capacity(path.len());
+    let mut cur: Option<&serde_json::Value> = None;
+    for seg in path {
+        let (next, s) = match (seg, cur) {
+            (PathSeg::Field(f), None) => (obj.get(f)?, Seg::Key(f.clone())),
+            (PathSeg::Field(f), Some(v)) => (v.get(f)?, Seg::Key(f.clone())),
+            (PathSeg::Index(i), Some(v)) => (v.get(*i)?, Seg::Index(*i)),
+            (PathSeg::Keyed(keys), Some(v)) => {
+                let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+                let (i, item) = v
+                    .as_array()?
+                    .iter()
+                    .enumerate()
+                    .find(|(_, item)| key_of(item, &names) == *keys)?;
+                (item, Seg::Index(i))
+            }
+            _ => return None,
+        };
+        out.push(s);
+        cur = Some(next);
+    }
+    Some(out)
 }
