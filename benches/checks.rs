@@ -6,6 +6,9 @@
 //! thread, and prints objects per second for the schema pass, the rules, and both, with peak RSS.
 //! The target is ≥ 20,000 objects/s for schema + built-in rules.
 
+#[path = "common/mod.rs"]
+mod common;
+use common::peak_rss_mib;
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -98,18 +101,6 @@ fn objects(n: usize) -> Vec<Object> {
             _ => unreachable!(),
         })
         .collect()
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn main() {

@@ -6,6 +6,9 @@
 //! re-hashes and cascades to its Deployment, a few added and removed objects), then diffs them and
 //! prints the time per run, objects per second and peak RSS.
 
+#[path = "common/mod.rs"]
+mod common;
+use common::peak_rss_mib;
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -95,18 +98,6 @@ fn render(n: usize, head: bool) -> Vec<Object> {
     }
     out.truncate(n);
     out
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn main() {

@@ -196,12 +196,45 @@ struct CheckArgs {
     /// (default: the directory name).
     #[arg(long, value_name = "OWNER/NAME")]
     repo_name: Option<String>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// Where output goes, and whether it is colored.
+#[derive(clap::Args)]
+struct OutputArgs {
     /// Colors in text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
     /// Write the output to this file instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// Whether to color: as asked, or on a terminal without `NO_COLOR`.
+    fn color(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                self.output.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
+
+    /// Write to the file, or to standard output.
+    fn emit(&self, text: &str) -> Result<()> {
+        match &self.output {
+            Some(p) => {
+                std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
+            }
+            None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        }
+        Ok(())
+    }
 }
 
 fn check(a: CheckArgs) -> Result<ExitCode> {
@@ -228,7 +261,7 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
         threads: 0,
     };
     let report = warden::checks::run::check(&snap, &config, config_errors, &opts);
-    let color = use_color(a.color, a.output.as_deref());
+    let color = a.out.color();
     let text = match a.format {
         Format::Text => warden::report::check::text(&report, color),
         Format::Json => serde_json::to_string_pretty(&warden::report::check::json(&report))? + "\n",
@@ -238,7 +271,7 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
             serde_json::to_string_pretty(&sarif)? + "\n"
         }
     };
-    emit(a.output.as_deref(), &text)?;
+    a.out.emit(&text)?;
     Ok(if report.failed() {
         ExitCode::from(1)
     } else {
@@ -269,15 +302,11 @@ struct DiffArgs {
     /// The repository's `owner/name`, for policies and the markdown (default: the directory name).
     #[arg(long, value_name = "OWNER/NAME")]
     repo_name: Option<String>,
-    /// Colors in text output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
     /// Exit with status 1 when the renders differ (like `git diff --exit-code`).
     #[arg(long)]
     exit_code: bool,
-    /// Write the output to this file instead of standard output.
-    #[arg(short, long)]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 fn diff(a: DiffArgs) -> Result<ExitCode> {
@@ -299,9 +328,7 @@ fn diff(a: DiffArgs) -> Result<ExitCode> {
     };
     let report = warden::diff::run::diff_snapshots(&base, &head, &config, &opts);
     let text = match a.format {
-        DiffFormat::Text => {
-            warden::report::diff::text(&report, use_color(a.color, a.output.as_deref()))
-        }
+        DiffFormat::Text => warden::report::diff::text(&report, a.out.color()),
         DiffFormat::Json => {
             serde_json::to_string_pretty(&warden::report::diff::json(&report))? + "\n"
         }
@@ -321,7 +348,7 @@ fn diff(a: DiffArgs) -> Result<ExitCode> {
             warden::report::markdown::comment(&checked, &report, &ctx)
         }
     };
-    emit(a.output.as_deref(), &text)?;
+    a.out.emit(&text)?;
     let differs = report.targets.iter().any(|t| !t.diff.is_empty());
     Ok(if a.exit_code && differs {
         ExitCode::from(1)
@@ -338,30 +365,6 @@ fn read_org_config(path: Option<&Path>) -> Result<Option<(String, String)>> {
         Ok((p.display().to_string(), text))
     })
     .transpose()
-}
-
-/// Whether to color: as asked, or on a terminal without `NO_COLOR`.
-fn use_color(choice: ColorChoice, output: Option<&Path>) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none()
-        }
-    }
-}
-
-/// Write to the file, or to standard output.
-fn emit(output: Option<&Path>, text: &str) -> Result<()> {
-    match output {
-        Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
-        }
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
-    }
-    Ok(())
 }
 
 fn dir_name(p: &Path) -> String {

@@ -31,6 +31,17 @@ pub struct ObjectKey {
     pub name: String,
 }
 
+impl ObjectKey {
+    /// `Kind/namespace/name` with another name (an object's name at the base).
+    pub fn with_name(&self, name: &str) -> String {
+        ObjectKey {
+            name: name.to_string(),
+            ..self.clone()
+        }
+        .to_string()
+    }
+}
+
 impl fmt::Display for ObjectKey {
     /// `Kind/name` or `Kind/namespace/name`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,7 +14,7 @@ use super::{
     SourcePlace, Status, TargetDiff,
 };
 use crate::kustomize::openapi::SchemaRef;
-use crate::manifest::{Gvk, Object, Origin, get_str, gvk_of};
+use crate::manifest::{Gvk, Object, Origin, get_str, gvk_of, id_of};
 
 /// One side's object and where it came from.
 #[derive(Debug, Clone, Copy)]
@@ -35,16 +35,12 @@ impl<'a> Side<'a> {
 
 /// The identity an object is matched by.
 pub fn key_of_object(obj: &Object) -> ObjectKey {
-    let gvk = gvk_of(obj);
+    let id = id_of(obj);
     ObjectKey {
-        group: gvk.group,
-        kind: gvk.kind,
-        namespace: get_str(obj, &["metadata", "namespace"])
-            .unwrap_or("")
-            .to_string(),
-        name: get_str(obj, &["metadata", "name"])
-            .unwrap_or("")
-            .to_string(),
+        group: id.gvk.group,
+        kind: id.gvk.kind,
+        namespace: id.namespace,
+        name: id.name,
     }
 }
 

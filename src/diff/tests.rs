@@ -271,20 +271,20 @@ spec:
                 name: app-config-NAME
 "#;
 
+/// The ConfigMap (name suffix, a data value) and its three users (the CronJob's image tag).
+fn generated(hash: &str, value: &str, image: &str) -> Vec<Object> {
+    objs(
+        &GENERATED
+            .replace("NAME", hash)
+            .replace("VALUE", value)
+            .replace("IMAGE", image),
+    )
+}
+
 #[test]
 fn a_regenerated_configmap_is_one_change_and_its_users_one_cascade() {
-    let base = objs(
-        &GENERATED
-            .replace("NAME", "5dg4mk9cb2")
-            .replace("VALUE", "info")
-            .replace("IMAGE", "1"),
-    );
-    let head = objs(
-        &GENERATED
-            .replace("NAME", "b2hft8t6g7")
-            .replace("VALUE", "debug")
-            .replace("IMAGE", "1"),
-    );
+    let base = generated("5dg4mk9cb2", "info", "1");
+    let head = generated("b2hft8t6g7", "debug", "1");
     let d = run(&base, &head);
     assert_eq!(
         (d.counts.added, d.counts.changed, d.counts.removed),
@@ -305,12 +305,7 @@ fn a_regenerated_configmap_is_one_change_and_its_users_one_cascade() {
     assert_eq!(d.classes, classes(&[ChangeClass::Config]));
 
     // A user that changes in another way too stays listed, with only that change.
-    let head = objs(
-        &GENERATED
-            .replace("NAME", "b2hft8t6g7")
-            .replace("VALUE", "debug")
-            .replace("IMAGE", "2"),
-    );
+    let head = generated("b2hft8t6g7", "debug", "2");
     let d = run(&base, &head);
     assert_eq!(d.objects.len(), 2);
     assert_eq!(d.cascades[0].dependents.len(), 3);
@@ -328,18 +323,8 @@ fn a_regenerated_configmap_is_one_change_and_its_users_one_cascade() {
 
 #[test]
 fn hand_written_names_that_look_hashed_are_not_paired_when_the_origin_says_so() {
-    let base = objs(
-        &GENERATED
-            .replace("NAME", "5dg4mk9cb2")
-            .replace("VALUE", "info")
-            .replace("IMAGE", "1"),
-    );
-    let head = objs(
-        &GENERATED
-            .replace("NAME", "b2hft8t6g7")
-            .replace("VALUE", "debug")
-            .replace("IMAGE", "1"),
-    );
+    let base = generated("5dg4mk9cb2", "info", "1");
+    let head = generated("b2hft8t6g7", "debug", "1");
     let origin = Origin {
         file: "cm.yaml".into(),
         line: 1,

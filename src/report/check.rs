@@ -1,6 +1,7 @@
 //! `warden check` output: text grouped by file (colored on a terminal), JSON, and SARIF 2.1.0
 //! for GitHub code scanning. Pure: a report in, bytes out; identical input, identical bytes.
 
+use super::Paint;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -21,18 +22,7 @@ pub fn json(report: &CheckReport) -> Value {
     })
 }
 
-/// ANSI colors, or none.
-struct Paint(bool);
-
 impl Paint {
-    fn wrap(&self, code: &str, s: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    }
-
     fn severity(&self, s: Severity) -> String {
         let code = match s {
             Severity::Error => "1;31",

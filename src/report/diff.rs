@@ -11,25 +11,13 @@
 //! "classes":[…],"images":[…]}}`; each target is its [`TargetChange`] serialized, except that a
 //! Secret's `unified` is dropped. Pure and deterministic.
 
+use super::Paint;
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
 use super::markdown::{cascade_subject, is_secret};
 use crate::diff::{Cascade, DiffReport, ObjectDiff, Status, TargetChange, TargetState};
-
-/// ANSI colors, or none.
-struct Paint(bool);
-
-impl Paint {
-    fn wrap(&self, code: &str, s: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    }
-}
 
 /// Repo text made harmless on a terminal: control characters (escape included) become `?`.
 fn clean(s: &str) -> String {
@@ -133,14 +121,7 @@ fn object_text(out: &mut String, p: &Paint, o: &ObjectDiff) {
         Status::Changed => ("changed", "33"),
     };
     let name = match &o.renamed_from {
-        Some(old) => {
-            let ns = if o.key.namespace.is_empty() {
-                String::new()
-            } else {
-                format!("{}/", o.key.namespace)
-            };
-            format!("{}/{ns}{} → {}", o.key.kind, old, o.key.name)
-        }
+        Some(old) => format!("{} → {}", o.key.with_name(old), o.key.name),
         None => o.key.to_string(),
     };
     let mut line = format!("{} {}", p.wrap(code, word), p.wrap("1", &clean(&name)));

@@ -767,18 +767,7 @@ fn object_line(o: &ObjectDiff) -> String {
         Status::Changed => "**changed**",
     };
     let name = match &o.renamed_from {
-        Some(old) => {
-            let ns = if o.key.namespace.is_empty() {
-                String::new()
-            } else {
-                format!("{}/", o.key.namespace)
-            };
-            format!(
-                "{} → {}",
-                code(&format!("{}/{ns}{old}", o.key.kind)),
-                code(&o.key.name)
-            )
-        }
+        Some(old) => format!("{} → {}", code(&o.key.with_name(old)), code(&o.key.name)),
         None => code(&o.key.to_string()),
     };
     let mut s = format!("{status} {name}");
