@@ -11,4 +11,5 @@ pub mod manifest;
 pub mod parallel;
 pub mod repo;
 pub mod report;
+pub mod store;
 pub mod yaml;
