@@ -12,5 +12,6 @@ pub mod manifest;
 pub mod parallel;
 pub mod repo;
 pub mod report;
+pub mod review;
 pub mod store;
 pub mod yaml;

@@ -2,8 +2,12 @@
 //! top of fixtures/diff/base): exact change classes, then snapshots of the markdown Warden posts
 //! and of the terminal diff.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use common::case;
 
 use warden::checks::run::{CheckOptions, CheckReport, check, load_config};
 use warden::diff::run::{DiffOptions, changed_files, diff_snapshots};
@@ -11,47 +15,6 @@ use warden::diff::{ChangeClass, DiffReport, Status};
 use warden::repo::Snapshot;
 use warden::repo::config::DiffMode;
 use warden::report::markdown::{self, ReportContext};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/diff")
-}
-
-fn read_tree(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
-    for e in std::fs::read_dir(dir).expect("fixture dir") {
-        let e = e.expect("entry");
-        let name = e.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        if e.file_type().expect("type").is_dir() {
-            read_tree(&e.path(), &rel, out);
-        } else {
-            out.insert(rel, std::fs::read(e.path()).expect("read"));
-        }
-    }
-}
-
-/// The base repo and the head of one case.
-fn case(name: &str) -> (Snapshot, Snapshot) {
-    let mut base = BTreeMap::new();
-    read_tree(&fixtures().join("base"), "", &mut base);
-    let mut head = base.clone();
-    let mut change = BTreeMap::new();
-    read_tree(&fixtures().join("cases").join(name), "", &mut change);
-    if let Some(deleted) = change.remove("DELETED") {
-        for path in String::from_utf8(deleted).expect("UTF-8").lines() {
-            assert!(head.remove(path).is_some(), "{name}: DELETED names {path}");
-        }
-    }
-    head.extend(change);
-    let root = Path::new("/repo");
-    (
-        Snapshot::from_files(root, "base", base),
-        Snapshot::from_files(root, "head", head),
-    )
-}
 
 fn review(base: &Snapshot, head: &Snapshot) -> (CheckReport, DiffReport) {
     let (config, errors) = load_config(head, None);

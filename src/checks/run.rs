@@ -38,6 +38,13 @@ pub const RULES: &[Rule] = &[
                the key and line; see docs/config.md for every key.",
     },
     Rule {
+        id: "config-changed",
+        default: Level::Info,
+        summary: "The pull request changes `.github/warden.yml`",
+        help: "Pull requests are checked with the base branch's config, so a pull request cannot \
+               loosen the rules that gate it; the new config applies once merged.",
+    },
+    Rule {
         id: targets::TARGET_SKIPPED,
         default: Level::Info,
         summary: "A deploy object names a path Warden cannot render",
