@@ -9,6 +9,7 @@
 pub mod config;
 pub mod intake;
 pub mod metrics;
+pub mod pipeline;
 pub mod workers;
 
 use std::sync::Arc;

@@ -1,0 +1,271 @@
+//! The jobs `warden serve` runs, over a [`Forge`]: the few GitHub operations the pipeline needs,
+//! so the pipeline is tested against an in-memory forge and runs against GitHub's API (or the
+//! simulator) through the real client.
+//!
+//! A pull-request job: create the `warden` check run (in progress) on the head at once, fetch
+//! the merge base and the head as tarballs, review the change with the base branch's config
+//! (and the org's defaults), complete the check run with its conclusion, output and annotations,
+//! and write the sticky comment.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::github::ids::{CheckRunId, InstallationId, PrNumber, RepoName, Sha};
+use crate::github::webhook::{self, Event};
+use crate::repo::Snapshot;
+use crate::report::annotations::Annotation;
+use crate::report::markdown::{CheckRunOutput, STICKY_MARKER};
+use crate::review::{Conclusion, ReviewInput, review};
+use crate::store::Job;
+
+use super::workers::{JobHandler, Outcome};
+
+/// The name of Warden's check run.
+pub const CHECK_NAME: &str = "warden";
+
+/// Where the org defaults live: this file of the org's `.github` repository.
+pub const ORG_CONFIG_REPO: &str = ".github";
+pub const ORG_CONFIG_FILE: &str = "warden.yml";
+
+/// A failed GitHub operation.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ForgeError {
+    pub message: String,
+    /// Worth trying again later (5xx, timeouts, rate limits).
+    pub transient: bool,
+}
+
+/// The GitHub operations the pipeline uses, for one installation.
+pub trait Forge: Send + Sync + 'static {
+    /// Create the check run, in progress.
+    fn start_check_run(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        head: &Sha,
+    ) -> impl Future<Output = Result<CheckRunId, ForgeError>> + Send;
+    /// Complete it (annotations are sent 50 per request by the implementation).
+    fn complete_check_run(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        id: CheckRunId,
+        conclusion: Conclusion,
+        output: &CheckRunOutput,
+        annotations: &[Annotation],
+    ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+    /// The files of a commit.
+    fn snapshot(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        sha: &Sha,
+    ) -> impl Future<Output = Result<Arc<Snapshot>, ForgeError>> + Send;
+    /// The commit a pull request is compared from: the merge base of its base and head.
+    fn merge_base(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        base: &Sha,
+        head: &Sha,
+    ) -> impl Future<Output = Result<Sha, ForgeError>> + Send;
+    /// A file of a repository's default branch; `None` when it (or the repository) is absent.
+    fn default_branch_file(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        path: &str,
+    ) -> impl Future<Output = Result<Option<String>, ForgeError>> + Send;
+    /// Create the comment, or edit Warden's earlier one that starts with `marker`.
+    fn upsert_comment(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        number: PrNumber,
+        marker: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+}
+
+/// What one job is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub installation: InstallationId,
+    pub repo: RepoName,
+    /// The commit checked.
+    pub head: Sha,
+    /// The commit compared against (a PR's base tip, or a push's previous commit).
+    pub base: Option<Sha>,
+    /// The pull request, when the job is about one (for the comment).
+    pub pr: Option<PrNumber>,
+}
+
+/// The subject of a queued delivery; `None` for jobs with no check to run.
+pub fn subject_of(event: &Event) -> Option<Subject> {
+    let inst = event.installation()?;
+    match event {
+        Event::PullRequest { repo, pr, .. } => Some(Subject {
+            installation: inst,
+            repo: repo.name.clone(),
+            head: pr.head_sha.clone(),
+            base: Some(pr.base_sha.clone()),
+            pr: Some(pr.number),
+        }),
+        Event::Push {
+            repo,
+            before,
+            after,
+            ..
+        } => Some(Subject {
+            installation: inst,
+            repo: repo.name.clone(),
+            head: after.clone(),
+            base: (!before.is_zero()).then(|| before.clone()),
+            pr: None,
+        }),
+        Event::CheckSuite { repo, head_sha, .. } | Event::CheckRun { repo, head_sha, .. } => {
+            Some(Subject {
+                installation: inst,
+                repo: repo.name.clone(),
+                head: head_sha.clone(),
+                base: None,
+                pr: None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Runs queued jobs against a forge.
+pub struct Pipeline<F: Forge> {
+    pub forge: Arc<F>,
+    /// Rendering threads per job (0: one per core).
+    pub threads: usize,
+}
+
+impl<F: Forge> Pipeline<F> {
+    /// Check one subject: the whole PR pipeline. When the check cannot be finished for a reason
+    /// retrying will not fix, the check run is completed as a failure saying why (a gate that
+    /// cannot run does not pass).
+    pub async fn run(&self, s: &Subject) -> Result<Conclusion, ForgeError> {
+        let f = &self.forge;
+        let run = f.start_check_run(s.installation, &s.repo, &s.head).await?;
+        match self.review_and_post(s, run).await {
+            Err(e) if !e.transient => {
+                let output = CheckRunOutput {
+                    title: "Warden could not check this commit".into(),
+                    summary: format!("Warden could not check this commit: {}", e.message),
+                    text: String::new(),
+                };
+                f.complete_check_run(
+                    s.installation,
+                    &s.repo,
+                    run,
+                    Conclusion::Failure,
+                    &output,
+                    &[],
+                )
+                .await?;
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    async fn review_and_post(
+        &self,
+        s: &Subject,
+        run: CheckRunId,
+    ) -> Result<Conclusion, ForgeError> {
+        let f = &self.forge;
+        let base_sha = match &s.base {
+            Some(b) => f.merge_base(s.installation, &s.repo, b, &s.head).await?,
+            None => s.head.clone(),
+        };
+        let head = f.snapshot(s.installation, &s.repo, &s.head).await?;
+        let base = if base_sha == s.head {
+            head.clone()
+        } else {
+            f.snapshot(s.installation, &s.repo, &base_sha).await?
+        };
+        let org_repo =
+            RepoName::parse(&format!("{}/{ORG_CONFIG_REPO}", s.repo.owner())).map_err(|e| {
+                ForgeError {
+                    message: e.to_string(),
+                    transient: false,
+                }
+            })?;
+        let org = f
+            .default_branch_file(s.installation, &org_repo, ORG_CONFIG_FILE)
+            .await?;
+        let (repo_name, base_label, head_label) =
+            (s.repo.to_string(), base_sha.to_string(), s.head.to_string());
+        let threads = self.threads;
+        let org_path = format!("{org_repo}/{ORG_CONFIG_FILE}");
+        let reviewed = tokio::task::spawn_blocking(move || {
+            review(&ReviewInput {
+                base: &base,
+                head: &head,
+                org_config: org.as_deref().map(|t| (org_path.as_str(), t)),
+                repo_name: &repo_name,
+                base_label: &base_label,
+                head_label: &head_label,
+                threads,
+            })
+        })
+        .await
+        .map_err(|e| ForgeError {
+            message: format!("the review stopped: {e}"),
+            transient: false,
+        })?;
+        f.complete_check_run(
+            s.installation,
+            &s.repo,
+            run,
+            reviewed.conclusion,
+            &reviewed.output,
+            &reviewed.annotations,
+        )
+        .await?;
+        if let Some(pr) = s.pr {
+            f.upsert_comment(
+                s.installation,
+                &s.repo,
+                pr,
+                STICKY_MARKER,
+                &reviewed.comment,
+            )
+            .await?;
+        }
+        Ok(reviewed.conclusion)
+    }
+}
+
+impl<F: Forge> JobHandler for Pipeline<F> {
+    async fn handle(&self, job: &Job) -> Outcome {
+        let event_name = job.payload["event"].as_str().unwrap_or_default();
+        let body = job.payload["body"].as_str().unwrap_or_default();
+        let event = match webhook::parse(event_name, body.as_bytes()) {
+            Ok(e) => e,
+            Err(e) => return Outcome::Failed(e.to_string()),
+        };
+        let Some(subject) = subject_of(&event) else {
+            // Installation changes: nothing to post (the repo list is read when needed).
+            return Outcome::Done;
+        };
+        match self.run(&subject).await {
+            Ok(conclusion) => {
+                tracing::info!(
+                    repo = %subject.repo,
+                    sha = %subject.head,
+                    conclusion = conclusion.as_str(),
+                    "check run completed"
+                );
+                Outcome::Done
+            }
+            Err(e) if e.transient => Outcome::Retry(e.message),
+            Err(e) => Outcome::Failed(e.message),
+        }
+    }
+}
