@@ -151,4 +151,38 @@ proptest! {
         let classes: BTreeMap<_, _> = d.classes.iter().map(|c| (c.as_str(), ())).collect();
         prop_assert_eq!(classes.keys().copied().collect::<Vec<_>>(), vec!["other"]);
     }
+
+    #[test]
+    fn secret_values_never_leave(
+        values in prop::collection::vec("[A-Za-z0-9]{16}", 2..6),
+        rotate in 0usize..6,
+    ) {
+        let secret = |vals: &[String]| {
+            let data: serde_json::Map<String, Value> = vals
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("k{i}"), Value::String(v.clone())))
+                .collect();
+            as_obj(json!({
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "s", "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": vals.join(",")}},
+                "stringData": data,
+            }))
+        };
+        let mut rotated = values.clone();
+        if let Some(v) = rotated.get_mut(rotate) {
+            *v = v.chars().rev().collect();
+        }
+        rotated.pop();
+        let (b, h) = ([secret(&values)], [secret(&rotated)]);
+        let out = diff(&sides(&b), &sides(&h));
+        let text = serde_json::to_string(&out).expect("JSON");
+        for v in values.iter().chain(&rotated) {
+            prop_assert!(!text.contains(v.as_str()), "{} leaked: {}", v, text);
+        }
+        let keys = out.objects.first().and_then(|o| o.secret_keys.clone()).unwrap_or_default();
+        prop_assert_eq!(keys.removed, vec![format!("k{}", values.len() - 1)]);
+    }
 }
