@@ -148,7 +148,33 @@ fn unhandled_events_are_other_and_bad_payloads_name_the_event() {
     assert!(err.to_string().contains("not a full commit SHA"), "{err}");
 }
 
+/// Every example payload, cut and spliced at random places, as every handled event.
+fn mutated(seed: usize, cut: usize, splice: &[u8]) -> Vec<u8> {
+    let all = payloads();
+    let body = std::fs::read(&all[seed % all.len()].1).expect("read");
+    let at = cut % (body.len() + 1);
+    let mut out = body[..at].to_vec();
+    out.extend_from_slice(splice);
+    out.extend_from_slice(&body[at.min(body.len())..]);
+    out
+}
+
 proptest! {
+    #[test]
+    fn mutated_payloads_never_panic(
+        seed in any::<usize>(),
+        cut in any::<usize>(),
+        splice in proptest::collection::vec(any::<u8>(), 0..8),
+    ) {
+        let body = mutated(seed, cut, &splice);
+        for event in ["pull_request", "push", "check_suite", "check_run", "issue_comment",
+                      "installation", "installation_repositories", "status", "pull_request_review"] {
+            if let Ok(e) = webhook::parse(event, &body) {
+                let _ = warden::app::intake::job_for(&e, event, "d", &body);
+            }
+        }
+    }
+
     #[test]
     fn a_signature_verifies_exactly_its_body(
         secret in proptest::collection::vec(any::<u8>(), 1..64),
