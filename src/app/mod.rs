@@ -51,3 +51,60 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+
+/// Run the server until SIGTERM or Ctrl-C: the routes on `listener`, and `opts.workers` workers
+/// running jobs through `handler`. Queued work stays in the store for the next start.
+pub async fn run<H: workers::JobHandler>(
+    listener: tokio::net::TcpListener,
+    store: Arc<Store>,
+    webhook_secret: SecretString,
+    handler: Arc<H>,
+    opts: workers::WorkerOptions,
+) -> std::io::Result<()> {
+    let state = Arc::new(AppState {
+        store: store.clone(),
+        webhook_secret,
+        metrics: Arc::default(),
+        wake: Arc::default(),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = workers::spawn(
+        opts,
+        store,
+        state.wake.clone(),
+        handler,
+        state.metrics.clone(),
+        stop_rx,
+    );
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopping: queued jobs stay queued for the next start");
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
