@@ -10,6 +10,7 @@ pub mod config;
 pub mod intake;
 pub mod metrics;
 pub mod pipeline;
+pub mod reconcile;
 pub mod workers;
 
 use std::sync::Arc;
