@@ -50,6 +50,14 @@ fn fast() -> WorkerOptions {
     }
 }
 
+fn in_state(store: &Store, id: warden::store::JobId, state: &str) -> bool {
+    store
+        .job_state(id)
+        .ok()
+        .flatten()
+        .is_some_and(|(s, _)| s == state)
+}
+
 async fn until(what: &str, f: impl Fn() -> bool) {
     for _ in 0..500 {
         if f() {
@@ -78,14 +86,7 @@ async fn failures_retry_then_give_up() {
         metrics,
         stop,
     );
-    until("the job to finish", || {
-        store
-            .job_state(ok)
-            .ok()
-            .flatten()
-            .is_some_and(|(s, _)| s == "done")
-    })
-    .await;
+    until("the job to finish", || in_state(&store, ok, "done")).await;
     let attempts: Vec<u32> = handler
         .ran
         .lock()
@@ -111,14 +112,7 @@ async fn failures_retry_then_give_up() {
         Arc::default(),
         stop2,
     );
-    until("the job to fail", || {
-        store2
-            .job_state(bad)
-            .ok()
-            .flatten()
-            .is_some_and(|(s, _)| s == "failed")
-    })
-    .await;
+    until("the job to fail", || in_state(&store2, bad, "failed")).await;
     assert_eq!(handler2.ran.lock().expect("lock").len(), 3);
     let _ = stop_tx.send(true);
     for w in workers.into_iter().chain(w2) {
@@ -156,11 +150,7 @@ async fn work_accepted_before_a_restart_is_done_after_it() {
         stop,
     );
     until("the job to finish after the restart", || {
-        store
-            .job_state(id)
-            .ok()
-            .flatten()
-            .is_some_and(|(s, _)| s == "done")
+        in_state(&store, id, "done")
     })
     .await;
     assert_eq!(handler.ran.lock().expect("lock").len(), 1);
@@ -191,14 +181,7 @@ async fn stale_work_is_skipped() {
         Arc::default(),
         stop,
     );
-    until("the new head to be done", || {
-        store
-            .job_state(new)
-            .ok()
-            .flatten()
-            .is_some_and(|(s, _)| s == "done")
-    })
-    .await;
+    until("the new head to be done", || in_state(&store, new, "done")).await;
     let ran: Vec<i64> = handler
         .ran
         .lock()

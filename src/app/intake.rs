@@ -10,6 +10,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::{AppState, now_ms};
+use crate::github::ids::{PrNumber, RepoName, Sha};
 use crate::github::webhook::{self, Event, WebhookError};
 use crate::store::NewJob;
 
@@ -27,6 +28,14 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
         sha,
         delivery: Some(delivery.to_string()),
         payload: payload(),
+    };
+    // A check of one commit, ordered with its pull request's other jobs when it has one.
+    let commit_job = |kind: &str, repo: &RepoName, prs: &[PrNumber], sha: &Sha| {
+        let key = match prs.first() {
+            Some(n) => format!("{repo}#{n}"),
+            None => format!("{repo}@{sha}"),
+        };
+        job(kind, Some(key), Some(sha.to_string()))
     };
     match event {
         Event::PullRequest {
@@ -54,14 +63,11 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
             head_sha,
             pull_requests,
             ..
-        } if action == "requested" || action == "rerequested" => Some(job(
+        } if action == "requested" || action == "rerequested" => Some(commit_job(
             "check_suite",
-            Some(pr_or_commit_key(
-                &repo.name.to_string(),
-                pull_requests.first().map(|n| n.0),
-                head_sha.as_str(),
-            )),
-            Some(head_sha.to_string()),
+            &repo.name,
+            pull_requests,
+            head_sha,
         )),
         Event::CheckRun {
             action,
@@ -69,15 +75,9 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
             head_sha,
             pull_requests,
             ..
-        } if action == "rerequested" => Some(job(
-            "check_run",
-            Some(pr_or_commit_key(
-                &repo.name.to_string(),
-                pull_requests.first().map(|n| n.0),
-                head_sha.as_str(),
-            )),
-            Some(head_sha.to_string()),
-        )),
+        } if action == "rerequested" => {
+            Some(commit_job("check_run", &repo.name, pull_requests, head_sha))
+        }
         Event::Push {
             repo,
             git_ref,
@@ -93,13 +93,6 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
             Some(job("installation", None, None))
         }
         _ => None,
-    }
-}
-
-fn pr_or_commit_key(repo: &str, pr: Option<u64>, sha: &str) -> String {
-    match pr {
-        Some(n) => format!("{repo}#{n}"),
-        None => format!("{repo}@{sha}"),
     }
 }
 
