@@ -36,6 +36,7 @@ fn job(key: &str, sha: &str) -> NewJob {
         sha: Some(sha.into()),
         delivery: None,
         payload: json!({}),
+        once_per_sha: false,
     }
 }
 

@@ -28,6 +28,7 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
         sha,
         delivery: Some(delivery.to_string()),
         payload: payload(),
+        once_per_sha: false,
     };
     // A check of one commit, ordered with its pull request's other jobs when it has one.
     let commit_job = |kind: &str, repo: &RepoName, prs: &[PrNumber], sha: &Sha| {
@@ -63,12 +64,11 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
             head_sha,
             pull_requests,
             ..
-        } if action == "requested" || action == "rerequested" => Some(commit_job(
-            "check_suite",
-            &repo.name,
-            pull_requests,
-            head_sha,
-        )),
+        } if action == "requested" || action == "rerequested" => Some(NewJob {
+            // GitHub asks on its own for every new commit; a person asks with `rerequested`.
+            once_per_sha: action == "requested",
+            ..commit_job("check_suite", &repo.name, pull_requests, head_sha)
+        }),
         Event::CheckRun {
             action,
             repo,

@@ -31,7 +31,7 @@ pub enum StoreError {
 pub struct JobId(pub i64);
 
 /// Work to queue.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewJob {
     /// What to do (`pull_request`, `push`, `reconcile`, …).
     pub kind: String,
@@ -43,6 +43,11 @@ pub struct NewJob {
     /// The delivery it came from, for logs.
     pub delivery: Option<String>,
     pub payload: Value,
+    /// Work GitHub asks for on its own for every new commit (`check_suite` `requested`): not
+    /// queued when the same key and SHA is already pending, running or done, so a push to a PR
+    /// (which brings both `pull_request` `synchronize` and `check_suite` `requested`) is checked
+    /// once. Asked-for work (`rerequested`) always runs.
+    pub once_per_sha: bool,
 }
 
 /// A leased job.
@@ -337,17 +342,38 @@ fn insert_job(
     now_ms: i64,
 ) -> Result<JobId, StoreError> {
     if let (Some(key), Some(sha)) = (&job.key, &job.sha) {
-        // The same work already waiting (a PR event and a check-suite request for one head).
-        let same: Option<i64> = tx
+        // The same commit already waiting: a PR event and a check-suite request for one head
+        // are one piece of work. The PR event knows more (the base), so its payload wins.
+        let same: Option<(i64, String)> = tx
             .query_row(
-                "SELECT id FROM jobs WHERE key = ?1 AND sha = ?2 AND kind = ?3 AND state = 'pending'
+                "SELECT id, kind FROM jobs WHERE key = ?1 AND sha = ?2 AND state = 'pending'
                  ORDER BY id LIMIT 1",
-                params![key, sha, job.kind],
-                |r| r.get(0),
+                params![key, sha],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let Some(id) = same {
+        if let Some((id, kind)) = same {
+            if job.kind == "pull_request" && kind != "pull_request" {
+                tx.execute(
+                    "UPDATE jobs SET kind = ?2, payload = ?3, delivery = ?4, updated_ms = ?5
+                     WHERE id = ?1",
+                    params![id, job.kind, job.payload.to_string(), job.delivery, now_ms],
+                )?;
+            }
             return Ok(JobId(id));
+        }
+        if job.once_per_sha {
+            let seen: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM jobs WHERE key = ?1 AND sha = ?2
+                       AND state IN ('running', 'done') ORDER BY id DESC LIMIT 1",
+                    params![key, sha],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = seen {
+                return Ok(JobId(id));
+            }
         }
         tx.execute(
             "UPDATE jobs SET state = 'superseded', updated_ms = ?3

@@ -9,6 +9,7 @@ fn job(kind: &str, key: Option<&str>, sha: Option<&str>) -> NewJob {
         sha: sha.map(String::from),
         delivery: None,
         payload: json!({"n": 1}),
+        once_per_sha: false,
     }
 }
 
@@ -69,6 +70,39 @@ fn a_newer_head_supersedes_pending_work_and_duplicates_fold() {
     assert!(s.is_superseded(&leased).unwrap());
     s.complete(leased.id, 5).unwrap();
     assert_eq!(s.lease("w", 6, 1000).unwrap().unwrap().id, newer);
+}
+
+#[test]
+fn a_pr_event_and_a_check_suite_request_for_one_head_are_one_job() {
+    let s = Store::in_memory().unwrap();
+    let suite = NewJob {
+        once_per_sha: true,
+        ..job("check_suite", Some("o/r#1"), Some("aaa"))
+    };
+    // The suite request came first; the PR event takes its place (it knows the base).
+    let first = s.enqueue(&suite, 0).unwrap();
+    let pr = s
+        .enqueue(&job("pull_request", Some("o/r#1"), Some("aaa")), 1)
+        .unwrap();
+    assert_eq!(first, pr);
+    let leased = s.lease("w", 2, 1000).unwrap().unwrap();
+    assert_eq!((leased.id, leased.kind.as_str()), (pr, "pull_request"));
+    // A suite request arriving while it runs, or after it is done, adds nothing.
+    assert_eq!(s.enqueue(&suite, 3).unwrap(), pr);
+    s.complete(pr, 4).unwrap();
+    assert_eq!(s.enqueue(&suite, 5).unwrap(), pr);
+    assert!(s.lease("w", 6, 1000).unwrap().is_none());
+    // A person's re-run request is new work.
+    let rerun = s
+        .enqueue(&job("check_suite", Some("o/r#1"), Some("aaa")), 7)
+        .unwrap();
+    assert_ne!(rerun, pr);
+    // A suite request for another head is new work too.
+    let other = NewJob {
+        once_per_sha: true,
+        ..job("check_suite", Some("o/r#1"), Some("bbb"))
+    };
+    assert_ne!(s.enqueue(&other, 8).unwrap(), pr);
 }
 
 #[test]
