@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use common::{apply_case, base_files, snapshot};
-use warden::app::pipeline::{Forge, ForgeError, Pipeline, Subject};
+use warden::app::pipeline::{Forge, ForgeError, Pipeline, PullHeads, Subject};
 use warden::github::ids::{CheckRunId, InstallationId, PrNumber, RepoName, Sha};
 use warden::repo::Snapshot;
 use warden::report::annotations::Annotation;
@@ -93,6 +93,19 @@ impl Forge for FakeForge {
         );
         Ok(self.org_config.clone())
     }
+    async fn pull_request(
+        &self,
+        _: InstallationId,
+        _: &RepoName,
+        number: PrNumber,
+    ) -> Result<PullHeads, ForgeError> {
+        self.log.lock().unwrap().push(format!("pull {number}"));
+        Ok(PullHeads {
+            base: sha('a'),
+            head: sha('b'),
+            open: true,
+        })
+    }
     async fn upsert_comment(
         &self,
         _: InstallationId,
@@ -152,6 +165,35 @@ async fn an_image_bump_gets_a_successful_check_run_and_the_diff_comment() {
     );
     let comment = forge.comments.lock().unwrap()[&12].clone();
     assert!(comment.contains("ghcr.io/example/shop:1.5.1"), "{comment}");
+    let (_, output, _) = &forge.completed.lock().unwrap()[0];
+    assert!(
+        output.summary.contains("Only an image bump"),
+        "{}",
+        output.summary
+    );
+}
+
+#[tokio::test]
+async fn a_check_suite_request_for_a_pull_request_is_compared_with_its_base() {
+    let forge = Arc::new(forge_for("image-bump-staging"));
+    let p = Pipeline {
+        forge: forge.clone(),
+        threads: 1,
+    };
+    // A check-suite delivery names the pull request but not its base.
+    let s = Subject {
+        base: None,
+        ..subject()
+    };
+    assert_eq!(p.run(&s).await.unwrap(), Conclusion::Success);
+    assert_eq!(
+        *forge.log.lock().unwrap(),
+        [
+            "start acme/shop-config bbbbbbb",
+            "pull 12",
+            "complete success"
+        ]
+    );
     let (_, output, _) = &forge.completed.lock().unwrap()[0];
     assert!(
         output.summary.contains("Only an image bump"),

@@ -77,6 +77,14 @@ pub trait Forge: Send + Sync + 'static {
         repo: &RepoName,
         path: &str,
     ) -> impl Future<Output = Result<Option<String>, ForgeError>> + Send;
+    /// A pull request's current base tip and head (for a check-suite or re-run request, which
+    /// names the pull request but not its base).
+    fn pull_request(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        number: PrNumber,
+    ) -> impl Future<Output = Result<PullHeads, ForgeError>> + Send;
     /// Create the comment, or edit Warden's earlier one that starts with `marker`.
     fn upsert_comment(
         &self,
@@ -88,8 +96,16 @@ pub trait Forge: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), ForgeError>> + Send;
 }
 
-/// What one job is about.
+/// Where a pull request stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullHeads {
+    pub base: Sha,
+    pub head: Sha,
+    pub open: bool,
+}
+
+/// What one job is about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Subject {
     pub installation: InstallationId,
     pub repo: RepoName,
@@ -124,15 +140,25 @@ pub fn subject_of(event: &Event) -> Option<Subject> {
             base: (!before.is_zero()).then(|| before.clone()),
             pr: None,
         }),
-        Event::CheckSuite { repo, head_sha, .. } | Event::CheckRun { repo, head_sha, .. } => {
-            Some(Subject {
-                installation: inst,
-                repo: repo.name.clone(),
-                head: head_sha.clone(),
-                base: None,
-                pr: None,
-            })
+        Event::CheckSuite {
+            repo,
+            head_sha,
+            pull_requests,
+            ..
         }
+        | Event::CheckRun {
+            repo,
+            head_sha,
+            pull_requests,
+            ..
+        } => Some(Subject {
+            installation: inst,
+            repo: repo.name.clone(),
+            head: head_sha.clone(),
+            // The pull request's base is looked up when the job runs.
+            base: None,
+            pr: pull_requests.first().copied(),
+        }),
         _ => None,
     }
 }
@@ -179,7 +205,12 @@ impl<F: Forge> Pipeline<F> {
         run: CheckRunId,
     ) -> Result<Conclusion, ForgeError> {
         let f = &self.forge;
-        let base_sha = match &s.base {
+        let base_tip = match (&s.base, s.pr) {
+            (Some(b), _) => Some(b.clone()),
+            (None, Some(n)) => Some(f.pull_request(s.installation, &s.repo, n).await?.base),
+            (None, None) => None,
+        };
+        let base_sha = match &base_tip {
             Some(b) => f.merge_base(s.installation, &s.repo, b, &s.head).await?,
             None => s.head.clone(),
         };
@@ -244,15 +275,24 @@ impl<F: Forge> Pipeline<F> {
 
 impl<F: Forge> JobHandler for Pipeline<F> {
     async fn handle(&self, job: &Job) -> Outcome {
-        let event_name = job.payload["event"].as_str().unwrap_or_default();
-        let body = job.payload["body"].as_str().unwrap_or_default();
-        let event = match webhook::parse(event_name, body.as_bytes()) {
-            Ok(e) => e,
-            Err(e) => return Outcome::Failed(e.to_string()),
-        };
-        let Some(subject) = subject_of(&event) else {
-            // Installation changes: nothing to post (the repo list is read when needed).
-            return Outcome::Done;
+        let subject = if let Some(s) = job.payload.get("subject") {
+            // Queued by the reconcile loop, not by a delivery.
+            match serde_json::from_value::<Subject>(s.clone()) {
+                Ok(s) => s,
+                Err(e) => return Outcome::Failed(format!("job payload: {e}")),
+            }
+        } else {
+            let event_name = job.payload["event"].as_str().unwrap_or_default();
+            let body = job.payload["body"].as_str().unwrap_or_default();
+            let event = match webhook::parse(event_name, body.as_bytes()) {
+                Ok(e) => e,
+                Err(e) => return Outcome::Failed(e.to_string()),
+            };
+            match subject_of(&event) {
+                Some(s) => s,
+                // Installation changes: nothing to post (the repo list is read when needed).
+                None => return Outcome::Done,
+            }
         };
         match self.run(&subject).await {
             Ok(conclusion) => {

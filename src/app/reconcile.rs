@@ -1,10 +1,190 @@
-//! What the reconcile loop does, decided from what GitHub lists: which failed webhook
-//! deliveries to redeliver, and which open pull requests still need a check run. Pure: the
-//! loop in `warden serve` fetches the lists and acts on the answers.
+//! The reconcile loop: at start-up and on an interval, what webhooks may have missed is made
+//! good. Failed deliveries are redelivered through GitHub's deliveries API, and open pull
+//! requests whose head has no `warden` check run get a job. The decisions ([`to_redeliver`],
+//! [`needs_check`]) are pure; [`pass`] fetches the lists through an [`Inventory`] and acts.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::github::ids::{PrNumber, Sha};
+use serde_json::json;
+
+use super::pipeline::{ForgeError, Subject};
+use crate::github::ids::{InstallationId, PrNumber, RepoName, Sha};
+use crate::store::{NewJob, Store};
+
+/// What the reconcile loop reads from GitHub, and the one thing it asks of it.
+pub trait Inventory: Send + Sync + 'static {
+    /// The App's installations.
+    fn installations(&self)
+    -> impl Future<Output = Result<Vec<InstallationId>, ForgeError>> + Send;
+    /// The repositories of an installation.
+    fn repositories(
+        &self,
+        inst: InstallationId,
+    ) -> impl Future<Output = Result<Vec<RepoName>, ForgeError>> + Send;
+    /// Open pull requests: number, base tip, head.
+    fn open_pulls(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+    ) -> impl Future<Output = Result<Vec<(PrNumber, Sha, Sha)>, ForgeError>> + Send;
+    /// Whether this App's `warden` check run exists on a commit (completed or in progress).
+    fn has_check_run(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        head: &Sha,
+    ) -> impl Future<Output = Result<bool, ForgeError>> + Send;
+    /// The App's recent webhook delivery attempts.
+    fn deliveries(&self) -> impl Future<Output = Result<Vec<DeliveryAttempt>, ForgeError>> + Send;
+    /// Ask GitHub to deliver an attempt again.
+    fn redeliver(&self, attempt: u64) -> impl Future<Output = Result<(), ForgeError>> + Send;
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassReport {
+    pub redelivered: usize,
+    pub queued: usize,
+    /// Problems met (a repository that could not be listed, …); the pass goes on past them.
+    pub errors: Vec<String>,
+}
+
+/// The job that checks a pull request found without a run.
+pub fn job_for_pull(
+    inst: InstallationId,
+    repo: &RepoName,
+    pr: PrNumber,
+    base: &Sha,
+    head: &Sha,
+) -> NewJob {
+    let subject = Subject {
+        installation: inst,
+        repo: repo.clone(),
+        head: head.clone(),
+        base: Some(base.clone()),
+        pr: Some(pr),
+    };
+    NewJob {
+        kind: "pull_request".into(),
+        key: Some(format!("{repo}#{pr}")),
+        sha: Some(head.to_string()),
+        delivery: None,
+        payload: json!({ "subject": subject }),
+        // A job for that head already ran or waits: its run is on the way.
+        once_per_sha: true,
+    }
+}
+
+/// One pass: redeliver what failed since `since_ms`, and queue a check for every open pull
+/// request without a run on its head. Returns how many of each, and the problems met.
+pub async fn pass<I: Inventory>(inv: &I, store: &Store, since_ms: i64, now_ms: i64) -> PassReport {
+    let mut report = PassReport::default();
+    match inv.deliveries().await {
+        Ok(attempts) => {
+            for id in to_redeliver(&attempts, since_ms, now_ms) {
+                match inv.redeliver(id).await {
+                    Ok(()) => report.redelivered += 1,
+                    Err(e) => report.errors.push(format!("redeliver {id}: {e}")),
+                }
+            }
+        }
+        Err(e) => report.errors.push(format!("webhook deliveries: {e}")),
+    }
+    let installations = match inv.installations().await {
+        Ok(i) => i,
+        Err(e) => {
+            report.errors.push(format!("installations: {e}"));
+            return report;
+        }
+    };
+    for inst in installations {
+        let repos = match inv.repositories(inst).await {
+            Ok(r) => r,
+            Err(e) => {
+                report.errors.push(format!("installation {inst}: {e}"));
+                continue;
+            }
+        };
+        for repo in repos {
+            let pulls = match inv.open_pulls(inst, &repo).await {
+                Ok(p) => p,
+                Err(e) => {
+                    report.errors.push(format!("{repo}: {e}"));
+                    continue;
+                }
+            };
+            let mut open = Vec::new();
+            for (number, base, head) in pulls {
+                let has_run = match inv.has_check_run(inst, &repo, &head).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        report.errors.push(format!("{repo}#{number}: {e}"));
+                        continue;
+                    }
+                };
+                open.push((
+                    OpenPull {
+                        number,
+                        head: head.clone(),
+                        has_run,
+                    },
+                    base,
+                ));
+            }
+            let pulls: Vec<OpenPull> = open.iter().map(|(p, _)| p.clone()).collect();
+            for number in needs_check(&pulls) {
+                let Some((p, base)) = open.iter().find(|(p, _)| p.number == number) else {
+                    continue;
+                };
+                match store.enqueue(&job_for_pull(inst, &repo, number, base, &p.head), now_ms) {
+                    Ok(_) => report.queued += 1,
+                    Err(e) => report.errors.push(format!("{repo}#{number}: {e}")),
+                }
+            }
+        }
+    }
+    report
+}
+
+/// Run passes until `stop`: one at once, then every `interval`. Each pass redelivers what
+/// failed since the one before (the first looks back over GitHub's whole window).
+pub fn spawn<I: Inventory>(
+    inv: Arc<I>,
+    store: Arc<Store>,
+    wake: Arc<tokio::sync::Notify>,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut since = 0;
+        loop {
+            let started = super::now_ms();
+            let report = pass(inv.as_ref(), &store, since, started).await;
+            since = started;
+            if report.queued > 0 {
+                wake.notify_waiters();
+            }
+            for e in &report.errors {
+                tracing::warn!(error = %e, "reconcile");
+            }
+            tracing::info!(
+                redelivered = report.redelivered,
+                queued = report.queued,
+                "reconcile pass"
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+    })
+}
 
 /// GitHub keeps deliveries for redelivery this long (3 days).
 pub const REDELIVERY_WINDOW_MS: i64 = 3 * 24 * 3600 * 1000;
@@ -133,5 +313,109 @@ mod tests {
             },
         ];
         assert_eq!(needs_check(&pulls), [PrNumber(4), PrNumber(9)]);
+    }
+
+    struct Fake {
+        attempts: Vec<DeliveryAttempt>,
+        redelivered: std::sync::Mutex<Vec<u64>>,
+        /// (pr, base, head, has_run)
+        pulls: Vec<(u64, char, char, bool)>,
+        broken_repo: bool,
+    }
+
+    fn sha(c: char) -> Sha {
+        Sha::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    impl Inventory for Fake {
+        async fn installations(&self) -> Result<Vec<InstallationId>, ForgeError> {
+            Ok(vec![InstallationId(1)])
+        }
+        async fn repositories(&self, _: InstallationId) -> Result<Vec<RepoName>, ForgeError> {
+            let mut r = vec![RepoName::parse("acme/gitops").unwrap()];
+            if self.broken_repo {
+                r.insert(0, RepoName::parse("acme/broken").unwrap());
+            }
+            Ok(r)
+        }
+        async fn open_pulls(
+            &self,
+            _: InstallationId,
+            repo: &RepoName,
+        ) -> Result<Vec<(PrNumber, Sha, Sha)>, ForgeError> {
+            if repo.name() == "broken" {
+                return Err(ForgeError {
+                    message: "GitHub answered 502".into(),
+                    transient: true,
+                });
+            }
+            Ok(self
+                .pulls
+                .iter()
+                .map(|(n, b, h, _)| (PrNumber(*n), sha(*b), sha(*h)))
+                .collect())
+        }
+        async fn has_check_run(
+            &self,
+            _: InstallationId,
+            _: &RepoName,
+            head: &Sha,
+        ) -> Result<bool, ForgeError> {
+            Ok(self
+                .pulls
+                .iter()
+                .any(|(_, _, h, run)| *run && sha(*h) == *head))
+        }
+        async fn deliveries(&self) -> Result<Vec<DeliveryAttempt>, ForgeError> {
+            Ok(self.attempts.clone())
+        }
+        async fn redeliver(&self, attempt: u64) -> Result<(), ForgeError> {
+            self.redelivered.lock().unwrap().push(attempt);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pass_redelivers_failures_and_queues_pulls_without_a_run() {
+        let now = REDELIVERY_WINDOW_MS;
+        let fake = Fake {
+            attempts: vec![
+                attempt(1, "a", now - 10, 502),
+                attempt(2, "b", now - 5, 202),
+            ],
+            redelivered: Default::default(),
+            pulls: vec![
+                (1, 'a', 'b', true),
+                (2, 'a', 'c', false),
+                (3, 'a', 'd', false),
+            ],
+            broken_repo: true,
+        };
+        let store = Store::in_memory().unwrap();
+        let report = pass(&fake, &store, 0, now).await;
+        assert_eq!((report.redelivered, report.queued), (1, 2), "{report:?}");
+        assert_eq!(*fake.redelivered.lock().unwrap(), [1]);
+        assert_eq!(
+            report.errors.len(),
+            1,
+            "the broken repo is reported, the rest done"
+        );
+        assert!(
+            report.errors[0].contains("acme/broken"),
+            "{:?}",
+            report.errors
+        );
+        let job = store.lease("w", now, 1000).unwrap().unwrap();
+        assert_eq!(job.key.as_deref(), Some("acme/gitops#2"));
+        let subject: Subject = serde_json::from_value(job.payload["subject"].clone()).unwrap();
+        assert_eq!((subject.head, subject.base), (sha('c'), Some(sha('a'))));
+        // Running the pass again while that job runs queues nothing new for it.
+        let again = pass(&fake, &store, now, now + 1).await;
+        let next = store.lease("w", now + 2, 1000).unwrap().unwrap();
+        assert_eq!(next.key.as_deref(), Some("acme/gitops#3"));
+        assert!(
+            store.lease("w", now + 3, 1000).unwrap().is_none(),
+            "{again:?}"
+        );
     }
 }
