@@ -39,6 +39,26 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// `WARDEN_WORKERS`, default 4: jobs run at once.
     pub workers: usize,
+    /// `WARDEN_RECONCILE_INTERVAL`, default 10 minutes: how often missed deliveries are
+    /// redelivered and open PRs without a run are checked (also once at start-up).
+    pub reconcile_interval: std::time::Duration,
+}
+
+/// `90`, `90s`, `15m`, `1h`.
+fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(secs))
 }
 
 /// Every key, for `--help` and the file's validation.
@@ -51,6 +71,7 @@ pub const KEYS: &[&str] = &[
     "WARDEN_LISTEN",
     "WARDEN_DATA_DIR",
     "WARDEN_WORKERS",
+    "WARDEN_RECONCILE_INTERVAL",
 ];
 
 impl ServeConfig {
@@ -155,6 +176,17 @@ impl ServeConfig {
                     )
                 })?,
         };
+        let reconcile_interval = match get("WARDEN_RECONCILE_INTERVAL") {
+            None => std::time::Duration::from_secs(600),
+            Some(v) => parse_duration(&v)
+                .filter(|d| d.as_secs() >= 10)
+                .ok_or_else(|| {
+                    err(
+                        "WARDEN_RECONCILE_INTERVAL",
+                        format!("{v:?} is not a duration of at least 10s such as 90s, 10m or 1h"),
+                    )
+                })?,
+        };
         Ok(ServeConfig {
             app_id,
             private_key: SecretString::from(private_key),
@@ -163,6 +195,7 @@ impl ServeConfig {
             listen,
             data_dir,
             workers,
+            reconcile_interval,
         })
     }
 }
@@ -229,6 +262,7 @@ mod tests {
         assert_eq!(c.api_url, "https://api.github.com");
         assert_eq!(c.listen.to_string(), "0.0.0.0:3000");
         assert_eq!(c.workers, 4);
+        assert_eq!(c.reconcile_interval.as_secs(), 600);
         assert_eq!(c.private_key.expose_secret(), PEM);
         let debug = format!("{c:?}");
         assert!(
@@ -270,6 +304,24 @@ mod tests {
         let mut bad = MINIMAL.to_vec();
         bad.push(("WARDEN_GITHUB_API_URL", "ftp://x"));
         assert_eq!(load(&bad, None).unwrap_err().key, "WARDEN_GITHUB_API_URL");
+        for (v, ok) in [
+            ("90", Some(90)),
+            ("90s", Some(90)),
+            ("15m", Some(900)),
+            ("1h", Some(3600)),
+            ("5s", None),
+            ("soon", None),
+            ("10x", None),
+            ("", Some(600)),
+        ] {
+            let mut vars = MINIMAL.to_vec();
+            vars.push(("WARDEN_RECONCILE_INTERVAL", v));
+            let got = load(&vars, None);
+            match ok {
+                Some(secs) => assert_eq!(got.unwrap().reconcile_interval.as_secs(), secs, "{v}"),
+                None => assert_eq!(got.unwrap_err().key, "WARDEN_RECONCILE_INTERVAL", "{v}"),
+            }
+        }
     }
 
     #[test]

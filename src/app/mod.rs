@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod reconcile;
 pub mod workers;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -62,6 +63,39 @@ pub async fn run<H: workers::JobHandler>(
     handler: Arc<H>,
     opts: workers::WorkerOptions,
 ) -> std::io::Result<()> {
+    run_until(
+        listener,
+        store,
+        webhook_secret,
+        handler,
+        opts,
+        Vec::new(),
+        shutdown_signal(),
+    )
+    .await
+}
+
+/// A background task started with the server and stopped with it (the reconcile loop): given
+/// the store, the workers' wake-up and the stop signal, it returns its task.
+pub type Background = Box<
+    dyn FnOnce(
+            Arc<Store>,
+            Arc<tokio::sync::Notify>,
+            tokio::sync::watch::Receiver<bool>,
+        ) -> tokio::task::JoinHandle<()>
+        + Send,
+>;
+
+/// [`run`], with background tasks, until `shutdown` completes.
+pub async fn run_until<H: workers::JobHandler>(
+    listener: tokio::net::TcpListener,
+    store: Arc<Store>,
+    webhook_secret: SecretString,
+    handler: Arc<H>,
+    opts: workers::WorkerOptions,
+    background: Vec<Background>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let state = Arc::new(AppState {
         store: store.clone(),
         webhook_secret,
@@ -69,27 +103,39 @@ pub async fn run<H: workers::JobHandler>(
         wake: Arc::default(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let workers = workers::spawn(
+    let mut tasks = workers::spawn(
         opts,
-        store,
+        store.clone(),
         state.wake.clone(),
         handler,
         state.metrics.clone(),
-        stop_rx,
+        stop_rx.clone(),
     );
+    for b in background {
+        tasks.push(b(store.clone(), state.wake.clone(), stop_rx.clone()));
+    }
     tracing::info!(address = %listener.local_addr()?, "listening");
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("stopping: queued jobs stay queued for the next start");
     let _ = stop_tx.send(true);
-    for w in workers {
-        let _ = w.await;
+    for t in tasks {
+        let _ = t.await;
     }
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// The reconcile loop as a [`Background`] task.
+pub fn reconcile_task<I: reconcile::Inventory>(
+    inventory: Arc<I>,
+    interval: std::time::Duration,
+) -> Background {
+    Box::new(move |store, wake, stop| reconcile::spawn(inventory, store, wake, interval, stop))
+}
+
+/// SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
