@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json};
 use secrecy::ExposeSecret;
 use serde_json::json;
+use tracing::Instrument;
 
 use super::{AppState, now_ms};
 use crate::github::ids::{PrNumber, RepoName, Sha};
@@ -135,7 +136,16 @@ pub async fn webhook(
     }
     let delivery = delivery.to_string();
     let span = tracing::info_span!("delivery", delivery = %delivery, event = %event);
-    let _enter = span.enter();
+    accept(state, event, delivery, body).instrument(span).await
+}
+
+/// Type, record and queue a verified delivery.
+async fn accept(
+    state: Arc<AppState>,
+    event: String,
+    delivery: String,
+    body: Bytes,
+) -> axum::response::Response {
     let parsed = match webhook::parse(&event, &body) {
         Ok(e) => e,
         Err(e @ (WebhookError::Json { .. } | WebhookError::Value { .. })) => {

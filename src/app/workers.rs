@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::metrics::Metrics;
 use super::now_ms;
@@ -126,7 +127,18 @@ async fn run_one<H: JobHandler>(
         key = job.key.as_deref().unwrap_or(""),
         delivery = job.delivery.as_deref().unwrap_or("")
     );
-    let _enter = span.enter();
+    run_traced(opts, store, handler, metrics, job)
+        .instrument(span)
+        .await;
+}
+
+async fn run_traced<H: JobHandler>(
+    opts: &WorkerOptions,
+    store: &Arc<Store>,
+    handler: &H,
+    metrics: &Metrics,
+    job: Job,
+) {
     let s = store.clone();
     let j = job.clone();
     if let Ok(Ok(true)) = tokio::task::spawn_blocking(move || s.is_superseded(&j)).await {
