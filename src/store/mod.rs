@@ -240,6 +240,18 @@ impl Store {
         }))
     }
 
+    /// At start-up of the one process that owns this embedded database: jobs left running by
+    /// an earlier process (killed mid-job) are pending again at once, rather than after their
+    /// lease runs out. Returns how many. Only for the single-replica SQLite store: with several
+    /// replicas a running job may be another live replica's.
+    pub fn recover(&self, now_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.conn().execute(
+            "UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_until_ms = NULL,
+             updated_ms = ?1 WHERE state = 'running'",
+            params![now_ms],
+        )?)
+    }
+
     /// Extend a running job's lease (long renders).
     pub fn renew(
         &self,

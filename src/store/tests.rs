@@ -106,6 +106,27 @@ fn a_pr_event_and_a_check_suite_request_for_one_head_are_one_job() {
 }
 
 #[test]
+fn a_restart_takes_back_the_jobs_its_killed_predecessor_was_running() {
+    let s = Store::in_memory().unwrap();
+    let a = s
+        .enqueue(&job("pull_request", Some("o/r#1"), Some("aaa")), 0)
+        .unwrap();
+    let b = s
+        .enqueue(&job("pull_request", Some("o/r#2"), Some("bbb")), 0)
+        .unwrap();
+    assert_eq!(s.lease("killed", 1, 600_000).unwrap().unwrap().id, a);
+    s.complete(s.lease("killed", 1, 600_000).unwrap().unwrap().id, 2)
+        .unwrap();
+    assert!(
+        s.lease("new", 3, 1000).unwrap().is_none(),
+        "a is still leased"
+    );
+    assert_eq!(s.recover(4).unwrap(), 1);
+    assert_eq!(s.lease("new", 5, 1000).unwrap().unwrap().id, a);
+    assert_eq!(s.job_state(b).unwrap().unwrap().0, "done");
+}
+
+#[test]
 fn an_expired_lease_is_taken_over_and_failures_retry() {
     let s = Store::in_memory().unwrap();
     let id = s.enqueue(&job("push", None, None), 0).unwrap();
