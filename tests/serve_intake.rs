@@ -66,11 +66,24 @@ fn expect_queued(event: &str, raw: &serde_json::Value) -> bool {
                 "opened" | "synchronize" | "reopened" | "ready_for_review"
             ) || (action == "edited" && raw["changes"]["base"].is_object())
         }
-        "check_suite" => matches!(action, "requested" | "rerequested"),
+        // GitHub's own request for a commit no pull request is open for is left to the push
+        // of the deploy branch (and to the pull request once it is opened).
+        "check_suite" => {
+            action == "rerequested"
+                || (action == "requested"
+                    && !raw["check_suite"]["pull_requests"]
+                        .as_array()
+                        .is_none_or(|p| p.is_empty()))
+        }
         "check_run" => action == "rerequested",
+        // Only the deploy branch (the default branch): other branches are checked as PRs.
         "push" => {
             !raw["deleted"].as_bool().unwrap_or(false)
-                && raw["ref"].as_str().unwrap_or("").starts_with("refs/heads/")
+                && raw["ref"].as_str()
+                    == Some(&format!(
+                        "refs/heads/{}",
+                        raw["repository"]["default_branch"].as_str().unwrap_or("")
+                    ))
         }
         "installation" | "installation_repositories" => true,
         _ => false,

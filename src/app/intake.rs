@@ -65,11 +65,13 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
             head_sha,
             pull_requests,
             ..
-        } if action == "requested" || action == "rerequested" => Some(NewJob {
-            // GitHub asks on its own for every new commit; a person asks with `rerequested`.
-            once_per_sha: action == "requested",
-            ..commit_job("check_suite", &repo.name, pull_requests, head_sha)
-        }),
+        } if action == "rerequested" || (action == "requested" && !pull_requests.is_empty()) => {
+            Some(NewJob {
+                // GitHub asks on its own for every new commit; a person asks with `rerequested`.
+                once_per_sha: action == "requested",
+                ..commit_job("check_suite", &repo.name, pull_requests, head_sha)
+            })
+        }
         Event::CheckRun {
             action,
             repo,
@@ -79,13 +81,16 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
         } if action == "rerequested" => {
             Some(commit_job("check_run", &repo.name, pull_requests, head_sha))
         }
+        // The deploy branch is the default branch: its commits are checked as pushed (they may
+        // differ from any PR head). Other branches are checked as pull requests, once one is
+        // open, and GitHub's own check-suite request for them is left aside until then.
         Event::Push {
             repo,
             git_ref,
             after,
             deleted,
             ..
-        } if !deleted && git_ref.starts_with("refs/heads/") => Some(job(
+        } if !deleted && *git_ref == format!("refs/heads/{}", repo.default_branch) => Some(job(
             "push",
             Some(format!("{}@{git_ref}", repo.name)),
             Some(after.to_string()),
