@@ -11,6 +11,7 @@ pub mod intake;
 pub mod metrics;
 pub mod pipeline;
 pub mod reconcile;
+pub mod serve;
 pub mod workers;
 
 use std::future::Future;
