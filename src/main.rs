@@ -80,6 +80,27 @@ enum Command {
         after_help = "Examples:\n  warden diff --base origin/main\n  warden diff --base main --head feature --env staging\n  warden diff --base HEAD~1 --format json | jq '.summary.classes'"
     )]
     Diff(DiffArgs),
+    /// Run Warden as a GitHub App: receive webhooks, check every pull request to a config repo
+    /// and post a `warden` check run and one sticky comment with the rendered diff.
+    ///
+    /// Configuration comes from the environment, or from a TOML file (--config) with the same
+    /// keys (the environment wins): WARDEN_APP_ID, WARDEN_PRIVATE_KEY (PEM) or
+    /// WARDEN_PRIVATE_KEY_PATH, WARDEN_WEBHOOK_SECRET, WARDEN_GITHUB_API_URL (default
+    /// https://api.github.com), WARDEN_LISTEN (default 0.0.0.0:3000), WARDEN_DATA_DIR (default
+    /// ./warden-data, the embedded state), WARDEN_WORKERS (default 4), WARDEN_RECONCILE_INTERVAL
+    /// (default 10m). A missing or bad value stops start-up with a message naming it.
+    ///
+    /// Routes: POST /webhook, GET /healthz, GET /readyz, GET /metrics. Logs are JSON lines on
+    /// standard error (RUST_LOG sets the level, default info). SIGTERM or Ctrl-C stops it;
+    /// accepted deliveries stay queued for the next start. See docs/serve.md.
+    #[command(
+        after_help = "Example:\n  WARDEN_APP_ID=123456 WARDEN_PRIVATE_KEY_PATH=app.pem WARDEN_WEBHOOK_SECRET=… warden serve"
+    )]
+    Serve {
+        /// A TOML file with the same keys as the environment.
+        #[arg(long, env = "WARDEN_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -130,6 +151,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Diff(args) => diff(args),
+        Command::Serve { config } => serve(config.as_deref()),
         Command::Render {
             dir,
             output,
@@ -371,4 +393,51 @@ fn dir_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "repo".into())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn serve(config: Option<&Path>) -> Result<ExitCode> {
+    use warden::app::config::ServeConfig;
+    use warden::app::serve;
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let file = match config {
+        Some(p) => Some((
+            p.display().to_string(),
+            std::fs::read_to_string(p).with_context(|| format!("WARDEN_CONFIG {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let cfg = ServeConfig::load(
+        &|k| std::env::var(k).ok(),
+        file.as_ref().map(|(p, t)| (p.as_str(), t.as_str())),
+        &|p| std::fs::read_to_string(p),
+    )?;
+    let listen = cfg.listen;
+    runtime()?.block_on(async move {
+        let prepared = serve::prepare(serve::WardenSetup::from_config(cfg))?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("WARDEN_LISTEN {listen}: cannot listen"))?;
+        tracing::info!(addr = %listener.local_addr()?, "warden serve listening");
+        prepared
+            .serve(listener, warden::app::shutdown_signal())
+            .await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -162,7 +162,12 @@ pub fn spawn<I: Inventory>(
         let mut since = 0;
         loop {
             let started = super::now_ms();
-            let report = pass(inv.as_ref(), &store, since, started).await;
+            // A pass may be cut short by a stop: what it did is idempotent, what it did not
+            // do the next start's pass does.
+            let report = tokio::select! {
+                r = pass(inv.as_ref(), &store, since, started) => r,
+                _ = stop.changed() => break,
+            };
             since = started;
             if report.queued > 0 {
                 wake.notify_waiters();

@@ -258,10 +258,12 @@ fn follow<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kustomize::fs::FileSystem;
     use proptest::prelude::*;
 
-    fn pack(top: &str, entries: &[(&str, Option<&[u8]>, Option<&str>)]) -> Vec<u8> {
+    /// (path, file bytes, or symlink target; neither: a directory).
+    type Entry<'a> = (&'a str, Option<&'a [u8]>, Option<&'a str>);
+
+    fn pack(top: &str, entries: &[Entry<'_>]) -> Vec<u8> {
         let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         let mut b = tar::Builder::new(gz);
         for (path, bytes, link) in entries {
@@ -390,7 +392,7 @@ mod tests {
             let tree: BTreeMap<String, Vec<u8>> = tree.into_iter()
                 .filter(|(k, _)| !names.iter().any(|n| n.starts_with(&format!("{k}/"))) && !k.split('/').any(|p| p == "." || p == ".."))
                 .collect();
-            let entries: Vec<(&str, Option<&[u8]>, Option<&str>)> =
+            let entries: Vec<Entry<'_>> =
                 tree.iter().map(|(k, v)| (k.as_str(), Some(v.as_slice()), None)).collect();
             let gz = pack("o-r-1234567/", &entries);
             let s = unpack(&gz, "c", Path::new("/repo"), &TarballLimits::default()).unwrap();
