@@ -5,6 +5,8 @@
 
 pub mod app;
 pub mod checks;
+
+pub mod demo;
 pub mod diff;
 pub mod github;
 pub mod kustomize;
@@ -13,5 +15,6 @@ pub mod parallel;
 pub mod repo;
 pub mod report;
 pub mod review;
+pub mod sim;
 pub mod store;
 pub mod yaml;

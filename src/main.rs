@@ -101,6 +101,17 @@ enum Command {
         #[arg(long, env = "WARDEN_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Warden's main job on a bundled demo, with no GitHub account and no network.
+    ///
+    /// Starts a GitHub simulator on loopback holding a copy of the demo config repo, starts
+    /// Warden as a GitHub App against it, opens two pull requests (Renovate bumping a staging
+    /// image, and a change that breaks a production policy) and prints what GitHub would show
+    /// on each: the check run's conclusion, summary and annotations, and Warden's comment.
+    Demo {
+        /// The config repo to load into the simulator.
+        #[arg(long, default_value = "fixtures/demo", value_name = "DIR")]
+        repo: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -152,6 +163,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check(args),
         Command::Diff(args) => diff(args),
         Command::Serve { config } => serve(config.as_deref()),
+        Command::Demo { repo } => demo(&repo),
         Command::Render {
             dir,
             output,
@@ -440,4 +452,27 @@ fn serve(config: Option<&Path>) -> Result<ExitCode> {
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn demo(repo: &Path) -> Result<ExitCode> {
+    // From anywhere: the bundled demo is found next to the sources when not under the cwd.
+    let dir = if repo.is_dir() || repo != Path::new("fixtures/demo") {
+        repo.to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(repo)
+    };
+    if !dir.is_dir() {
+        bail!("{}: no such directory", dir.display());
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let report = runtime()?.block_on(warden::demo::run(&dir, 0))?;
+    let mut out = std::io::stdout().lock();
+    warden::demo::write_text(&report, &mut out)?;
+    Ok(ExitCode::SUCCESS)
 }

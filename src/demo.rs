@@ -1,0 +1,316 @@
+//! `warden demo`: Warden's main job on a bundled config repo, with no GitHub account and no
+//! network. The GitHub simulator (`sim`) serves a copy of the demo repo (fixtures/demo) on
+//! loopback; Warden runs against it exactly as `warden serve` runs against GitHub (App JWT,
+//! installation token, webhooks, tarballs, check runs, the sticky comment); two pull requests
+//! are opened — a staging image bump by Renovate and a change that breaks a production policy —
+//! and what GitHub would show on each is gathered for printing.
+//!
+//! [`start_warden`] is the same assembly `warden serve` uses, on a listener of the caller's,
+//! shared with the end-to-end tests and the benchmark.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+
+use crate::app::pipeline::CHECK_NAME;
+use crate::app::serve::{self, WardenSetup};
+use crate::app::workers::WorkerOptions;
+use crate::github::client::ClientOptions;
+use crate::github::ids::{PrNumber, RepoId, Sha};
+use crate::report::markdown::STICKY_MARKER;
+use crate::sim::{CheckRunView, Sim, SimOptions};
+use crate::store::Store;
+
+/// The test App's keys (fixtures/keys: made for tests and the demo, never a real App's).
+pub const DEMO_PRIVATE_KEY: &str = include_str!("../fixtures/keys/app-private.pem");
+pub const DEMO_PUBLIC_KEY: &str = include_str!("../fixtures/keys/app-public.pem");
+pub const DEMO_APP_ID: u64 = 1001;
+pub const DEMO_APP_SLUG: &str = "warden";
+
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Setup(String),
+    #[error("gave up waiting for {0}")]
+    Timeout(String),
+}
+
+/// A Warden server running in this process.
+pub struct RunningWarden {
+    pub addr: std::net::SocketAddr,
+    pub store: Arc<Store>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningWarden {
+    /// `http://ADDR/webhook`.
+    pub fn webhook_url(&self) -> String {
+        format!("http://{}/webhook", self.addr)
+    }
+
+    /// Stop it as SIGTERM would: the server and workers end, queued jobs stay in the store.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+    }
+}
+
+/// Start Warden's server, workers and reconcile loop on `listener` (the assembly of
+/// `warden serve`), until [`RunningWarden::stop`].
+pub async fn start_warden(
+    listener: tokio::net::TcpListener,
+    setup: WardenSetup,
+) -> Result<RunningWarden, DemoError> {
+    let prepared = serve::prepare(setup).map_err(|e| DemoError::Setup(e.to_string()))?;
+    let store = prepared.store.clone();
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(prepared.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    Ok(RunningWarden {
+        addr,
+        store,
+        stop,
+        task,
+    })
+}
+
+/// One pull request of the demo and what GitHub shows on it.
+pub struct DemoPull {
+    pub number: PrNumber,
+    pub title: String,
+    pub author: String,
+    pub head: Sha,
+    pub run: CheckRunView,
+    /// Warden's sticky comment.
+    pub comment: Option<String>,
+    /// From opening the pull request to the completed check run.
+    pub elapsed: Duration,
+}
+
+/// Everything the demo shows.
+pub struct DemoReport {
+    pub repo: String,
+    pub pulls: Vec<DemoPull>,
+}
+
+/// Wait until the `warden` check run on `head` is completed.
+pub async fn completed_run(
+    sim: &Sim,
+    repo: RepoId,
+    head: &Sha,
+    timeout: Duration,
+) -> Result<CheckRunView, DemoError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(run) = sim
+            .check_runs(repo)
+            .into_iter()
+            .rev()
+            .find(|r| r.name == CHECK_NAME && r.head_sha == *head && r.status == "completed")
+        {
+            return Ok(run);
+        }
+        if Instant::now() > deadline {
+            return Err(DemoError::Timeout(format!(
+                "the warden check run on {}",
+                head.short()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn read(dir: &Path, rel: &str) -> Result<String, DemoError> {
+    std::fs::read_to_string(dir.join(rel))
+        .map_err(|e| DemoError::Setup(format!("{}: {e}", dir.join(rel).display())))
+}
+
+/// Run the demo on the config repo in `repo_dir` (fixtures/demo).
+pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoError> {
+    let secret = "demo-webhook-secret";
+    let sim = Sim::start(SimOptions::new(
+        DEMO_APP_ID,
+        DEMO_APP_SLUG,
+        DEMO_PUBLIC_KEY,
+        secret,
+    ))
+    .await?;
+    let data = tempfile::tempdir()?;
+    let warden = start_warden(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        WardenSetup {
+            api_url: sim.url(),
+            app_id: DEMO_APP_ID,
+            private_key: SecretString::from(DEMO_PRIVATE_KEY),
+            webhook_secret: SecretString::from(secret),
+            data_dir: data.path().to_path_buf(),
+            workers: WorkerOptions {
+                workers: 2,
+                poll: Duration::from_millis(50),
+                ..WorkerOptions::default()
+            },
+            threads,
+            reconcile_interval: Duration::from_secs(600),
+            client: ClientOptions::default(),
+        },
+    )
+    .await?;
+    sim.set_webhook_url(Some(warden.webhook_url()));
+
+    let inst = sim.create_installation("acme");
+    let repo = sim.create_repo(inst, "acme/gitops", "main", true)?;
+    sim.commit_dir(
+        repo,
+        "main",
+        repo_dir,
+        "Shop config for staging and production",
+    )?;
+
+    // 1. Renovate bumps the shop image in staging.
+    let staging = "overlays/staging/kustomization.yaml";
+    let bumped = read(repo_dir, staging)?.replace("newTag: 1.5.0", "newTag: 1.5.1");
+    let bump_title = "Update ghcr.io/example/shop to 1.5.1 in staging";
+    sim.commit(
+        repo,
+        "renovate/shop-1.5.1",
+        &[(staging, Some(bumped.as_bytes()))],
+        bump_title,
+    )?;
+    // 2. A developer exposes a debug port in production, which the repo's policy forbids.
+    let prod = "overlays/production/kustomization.yaml";
+    let kustomization = read(repo_dir, prod)?.replace(
+        "resources:\n- ../../base\n",
+        "resources:\n- ../../base\n- debug-service.yaml\n",
+    );
+    let debug_service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: shop-debug\nspec:\n  type: NodePort\n  selector:\n    component: web\n  ports:\n  - port: 9229\n    nodePort: 30229\n";
+    let debug_title = "Expose the shop's debugger in production";
+    sim.commit(
+        repo,
+        "debug-port",
+        &[
+            (prod, Some(kustomization.as_bytes())),
+            (
+                "overlays/production/debug-service.yaml",
+                Some(debug_service.as_bytes()),
+            ),
+        ],
+        debug_title,
+    )?;
+
+    let mut pulls = Vec::new();
+    for (branch, title, author) in [
+        ("renovate/shop-1.5.1", bump_title, "renovate[bot]"),
+        ("debug-port", debug_title, "alice"),
+    ] {
+        let started = Instant::now();
+        let number = sim.open_pull(repo, branch, "main", title, author)?;
+        let head = sim
+            .branch(repo, branch)
+            .ok_or_else(|| DemoError::Setup(format!("no branch {branch}")))?;
+        let run = completed_run(&sim, repo, &head, Duration::from_secs(120)).await?;
+        let elapsed = started.elapsed();
+        // The comment is written right after the check run is completed.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let comment = loop {
+            let c = sim
+                .comments(repo, number)
+                .into_iter()
+                .find(|c| c.author_is_bot && c.body.starts_with(STICKY_MARKER))
+                .map(|c| c.body);
+            if c.is_some() || Instant::now() > deadline {
+                break c;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        pulls.push(DemoPull {
+            number,
+            title: title.to_string(),
+            author: author.to_string(),
+            head,
+            run,
+            comment,
+            elapsed,
+        });
+    }
+    warden.stop().await?;
+    sim.shutdown().await;
+    Ok(DemoReport {
+        repo: "acme/gitops".into(),
+        pulls,
+    })
+}
+
+/// The demo's output: per pull request, the check run's conclusion, title, summary,
+/// annotations and Warden's comment, as GitHub would show them.
+pub fn write_text(report: &DemoReport, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Warden demo: {} on a GitHub simulator, Warden as a GitHub App against it.\n",
+        report.repo
+    )?;
+    for p in &report.pulls {
+        let rule = "━".repeat(78);
+        writeln!(out, "{rule}")?;
+        writeln!(
+            out,
+            "PR #{} {} — by {} — head {}",
+            p.number,
+            p.title,
+            p.author,
+            p.head.short()
+        )?;
+        writeln!(out, "{rule}")?;
+        writeln!(
+            out,
+            "Check run `{}`: {} — {} (webhook to completed run: {} ms)\n",
+            p.run.name,
+            p.run.conclusion.as_deref().unwrap_or("none"),
+            p.run.title.as_deref().unwrap_or(""),
+            p.elapsed.as_millis()
+        )?;
+        writeln!(
+            out,
+            "{}\n",
+            p.run.summary.as_deref().unwrap_or("").trim_end()
+        )?;
+        if p.run.annotations.is_empty() {
+            writeln!(out, "Annotations: none\n")?;
+        } else {
+            writeln!(out, "Annotations ({}):", p.run.annotations.len())?;
+            for a in &p.run.annotations {
+                writeln!(
+                    out,
+                    "  {}:{}  {}  {}",
+                    a["path"].as_str().unwrap_or(""),
+                    a["start_line"],
+                    a["annotation_level"].as_str().unwrap_or(""),
+                    a["title"].as_str().unwrap_or("")
+                )?;
+                for line in a["message"].as_str().unwrap_or("").lines() {
+                    writeln!(out, "      {line}")?;
+                }
+            }
+            writeln!(out)?;
+        }
+        match &p.comment {
+            Some(c) => writeln!(
+                out,
+                "Comment by {DEMO_APP_SLUG}[bot]:\n\n{}\n",
+                c.trim_end()
+            )?,
+            None => writeln!(out, "No comment.\n")?,
+        }
+    }
+    Ok(())
+}
