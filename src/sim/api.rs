@@ -38,7 +38,9 @@ fn t(secs: u64) -> String {
 // ---- objects ----------------------------------------------------------------------------
 
 pub fn user_json(login: &str, id: u64, bot: bool) -> Value {
-    let base = format!("https://api.github.com/users/{login}");
+    // GitHub escapes a bot's brackets in its URLs: `users/renovate%5Bbot%5D`.
+    let path = login.replace('[', "%5B").replace(']', "%5D");
+    let base = format!("https://api.github.com/users/{path}");
     conform(
         definition("simple-user"),
         json!({
@@ -48,7 +50,7 @@ pub fn user_json(login: &str, id: u64, bot: bool) -> Value {
             "type": if bot { "Bot" } else { "User" },
             "site_admin": false,
             "url": base,
-            "html_url": format!("https://github.com/{login}"),
+            "html_url": format!("https://github.com/{path}"),
             "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}"),
         }),
     )

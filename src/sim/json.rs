@@ -80,7 +80,10 @@ fn fill(s: &Value, partial: Value, depth: usize) -> Value {
                 let b = resolve(b);
                 match &partial {
                     Value::Object(_) | Value::Null => {
-                        b["type"] == "object" || b.get("properties").is_some()
+                        b["type"] == "object"
+                            || ["properties", "allOf", "anyOf", "oneOf"]
+                                .iter()
+                                .any(|k| b.get(*k).is_some())
                     }
                     _ => true,
                 }
