@@ -1,0 +1,138 @@
+//! One pull request end to end: from the webhook to the completed check run, for a change that
+//! affects 50 targets, with `warden serve` as its own process against the GitHub simulator.
+//!
+//! `cargo bench --bench pr_e2e [-- PRS]` starts the simulator in this process with a generated
+//! config repo of 50 environments (one base of 10 Deployments and Services shared by every
+//! overlay, benches/common), starts the release `warden serve` binary against it, and opens PRS
+//! pull requests (default 8) one after another, each bumping every image. For each it times
+//! the simulator's `pull_request` webhook to the `warden` check run being completed: Warden's
+//! token request, check-run creation, both tarballs, the merge base, the config, 100 renders,
+//! the checks and diffs, the check run's completion and the sticky comment. It prints the
+//! p50/max and Warden's peak RSS (the child's `VmHWM`). Targets: under 1 s, under 150 MB.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use warden::demo::{DEMO_APP_ID, DEMO_APP_SLUG, DEMO_PUBLIC_KEY, completed_run};
+use warden::sim::{Sim, SimOptions};
+
+const SECRET: &str = "bench-secret";
+const TARGETS: usize = 50;
+
+fn vm_hwm_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let prs: usize = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(8);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(bench(prs));
+}
+
+async fn bench(prs: usize) {
+    let sim = Sim::start(SimOptions::new(
+        DEMO_APP_ID,
+        DEMO_APP_SLUG,
+        DEMO_PUBLIC_KEY,
+        SECRET,
+    ))
+    .await
+    .expect("sim");
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let key =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/keys/app-private.pem");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("serve")
+        .env("WARDEN_APP_ID", DEMO_APP_ID.to_string())
+        .env("WARDEN_PRIVATE_KEY_PATH", &key)
+        .env("WARDEN_WEBHOOK_SECRET", SECRET)
+        .env("WARDEN_GITHUB_API_URL", sim.url())
+        .env("WARDEN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WARDEN_DATA_DIR", data.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("warden serve (cargo bench builds it)");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "warden serve did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sim.set_webhook_url(Some(format!("http://127.0.0.1:{port}/webhook")));
+    let inst = sim.create_installation("acme");
+    let repo = sim
+        .create_repo(inst, "acme/fleet", "main", true)
+        .expect("repo");
+    let base = common::repo(TARGETS, "1.0.0");
+    let changes: Vec<(&str, Option<&[u8]>)> = base
+        .iter()
+        .map(|(p, b)| (p.as_str(), Some(b.as_slice())))
+        .collect();
+    sim.commit(repo, "main", &changes, "fleet").expect("commit");
+    sim.settle().await;
+
+    let mut times = Vec::new();
+    for i in 0..prs {
+        let tag = format!("1.0.{}", i + 1);
+        let head_files = common::repo(TARGETS, &tag);
+        let changed: Vec<(&str, Option<&[u8]>)> = head_files
+            .iter()
+            .filter(|(p, b)| base.get(*p) != Some(*b))
+            .map(|(p, b)| (p.as_str(), Some(b.as_slice())))
+            .collect();
+        let branch = format!("bump-{i}");
+        let head = sim.commit(repo, &branch, &changed, &tag).expect("commit");
+        sim.settle().await;
+        let started = Instant::now();
+        sim.open_pull(repo, &branch, "main", &tag, "renovate[bot]")
+            .expect("pull");
+        let run = completed_run(&sim, repo, &head, Duration::from_secs(120))
+            .await
+            .expect("completed run");
+        let took = started.elapsed();
+        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:?}");
+        times.push(took);
+        println!("pr {:>2}: {:>6.0} ms", i + 1, took.as_secs_f64() * 1000.0);
+    }
+    let rss = vm_hwm_mib(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    times.sort();
+    let p50 = times[times.len() / 2];
+    let max = times[times.len() - 1];
+    println!(
+        "webhook to completed check run, {TARGETS} affected targets, {prs} PRs: p50 {:.0} ms, max {:.0} ms (target < 1000 ms: {:.2}x of budget at p50)",
+        p50.as_secs_f64() * 1000.0,
+        max.as_secs_f64() * 1000.0,
+        p50.as_secs_f64()
+    );
+    println!(
+        "warden serve peak RSS: {rss:.1} MiB (target < 150); this process (simulator) {:.1} MiB",
+        common::peak_rss_mib()
+    );
+    sim.shutdown().await;
+}
