@@ -634,13 +634,14 @@ async fn a_killed_server_completes_the_run_after_a_restart() {
     up().await;
     let run = completed_run(&sim, repo, &head, WAIT).await.expect("run");
     assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:?}");
-    // GitHub shows the newest run of a name; the killed attempt's run is left behind it.
+    // The run the killed process had started is the one completed: none is left in progress.
     let runs: Vec<_> = sim
         .check_runs(repo)
         .into_iter()
         .filter(|r| r.head_sha == head)
         .collect();
-    assert_eq!(runs.last().map(|r| r.status.as_str()), Some("completed"));
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].status, "completed");
     terminate(&mut child);
     assert_documented(&sim);
     sim.shutdown().await;

@@ -148,6 +148,17 @@ fn basics(s: &Seen) -> Option<Response> {
         ("POST", "/app/installations/7/access_tokens") => Some(token_answer(3600)),
         ("GET", "/app") => Some(ok(json!({"id": 1001, "slug": "warden"}))),
         ("GET", "/repos/acme/gitops/pulls/1") => Some(ok(pull_json(1))),
+        ("GET", p) if p.ends_with("/check-runs") => {
+            // One run left in progress on the `f…` commit.
+            let runs = if p.contains(&"f".repeat(40)) {
+                json!([{"id": 55}])
+            } else {
+                json!([])
+            };
+            Some(ok(
+                json!({"total_count": runs.as_array().map_or(0, Vec::len), "check_runs": runs}),
+            ))
+        }
         _ => None,
     }
 }
@@ -554,6 +565,22 @@ async fn annotations_go_fifty_per_request() {
     let c = client(&url);
     let id = c.start_check_run(INST, &repo(), &sha('d')).await.unwrap();
     assert_eq!(id, CheckRunId(99));
+    // A run a killed process left in progress is taken over, not duplicated.
+    assert_eq!(
+        c.start_check_run(INST, &repo(), &sha('f')).await.unwrap(),
+        CheckRunId(55)
+    );
+    assert_eq!(mock.count("POST", "/repos/acme/gitops/check-runs"), 1);
+    let q = mock
+        .seen()
+        .into_iter()
+        .find(|s| s.path.ends_with(&format!("{}/check-runs", "f".repeat(40))))
+        .unwrap()
+        .query;
+    assert!(
+        q.contains("status=in_progress") && q.contains("app_id=1001"),
+        "{q}"
+    );
     let annotations: Vec<Annotation> = (0..120)
         .map(|i| Annotation {
             path: format!("overlays/f{i}.yaml"),
@@ -609,7 +636,7 @@ async fn inventory_reads_installations_repositories_runs_and_deliveries() {
     let (url, mock) = serve(|s, _| match (s.method.as_str(), s.path.as_str()) {
         ("GET", "/app/installations") => ok(json!([{"id": 7}, {"id": 8}])),
         ("GET", "/installation/repositories") => ok(json!({"total_count": 1, "repositories": [{"full_name": "acme/gitops"}]})),
-        ("GET", p) if p.ends_with("/check-runs") => ok(json!({"total_count": 1, "check_runs": []})),
+        ("GET", p) if p.ends_with(&format!("{}/check-runs", "e".repeat(40))) => ok(json!({"total_count": 1, "check_runs": []})),
         ("GET", "/app/hook/deliveries") => ok(json!([
             {"id": 5, "guid": "g-1", "delivered_at": "2026-12-01T10:00:00Z", "status_code": 502, "event": "pull_request"}
         ])),

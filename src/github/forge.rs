@@ -161,6 +161,25 @@ impl Forge for GitHubClient {
         repo: &RepoName,
         head: &Sha,
     ) -> Result<CheckRunId, ForgeError> {
+        // A run left in progress by a process that died mid-job is taken over, so the commit
+        // does not keep a run that never finishes.
+        let path = format!("/repos/{repo}/commits/{head}/check-runs");
+        let open = self
+            .get(
+                As::Installation(inst),
+                &self.repo_url(
+                    repo,
+                    &format!(
+                        "/commits/{head}/check-runs?check_name={CHECK_NAME}&app_id={}&status=in_progress&filter=latest",
+                        self.app_id()
+                    ),
+                ),
+            )
+            .await?
+            .json(&path)?;
+        if let Some(run) = open["check_runs"].as_array().and_then(|r| r.first()) {
+            return Ok(CheckRunId(field_u64(run, &path, "id")?));
+        }
         let body = json!({
             "name": CHECK_NAME,
             "head_sha": head.as_str(),
