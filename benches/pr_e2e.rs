@@ -21,18 +21,6 @@ use warden::sim::{Sim, SimOptions};
 const SECRET: &str = "bench-secret";
 const TARGETS: usize = 50;
 
-fn vm_hwm_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn main() {
     let prs: usize = std::env::args()
         .skip(1)
@@ -118,7 +106,7 @@ async fn bench(prs: usize) {
         times.push(took);
         println!("pr {:>2}: {:>6.0} ms", i + 1, took.as_secs_f64() * 1000.0);
     }
-    let rss = vm_hwm_mib(child.id());
+    let rss = common::peak_rss_mib_of(&child.id().to_string());
     let _ = child.kill();
     let _ = child.wait();
     times.sort();

@@ -86,13 +86,13 @@ async fn world_with(warden_secret: &str) -> World {
         .await
         .expect("warden");
     sim.set_webhook_url(Some(warden.webhook_url()));
-    // Let the start-up reconcile pass see an App with no installations, so what each test
-    // does next arrives by webhook only.
+    // Let the start-up reconcile pass (deliveries, then installations) see an App with no
+    // installations, so what each test does next arrives by webhook only.
     let deadline = Instant::now() + WAIT;
     while !sim
         .exchanges()
         .iter()
-        .any(|x| x.path == "/app/hook/deliveries")
+        .any(|x| x.path == "/app/installations")
     {
         assert!(Instant::now() < deadline, "no start-up reconcile pass");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -101,9 +101,16 @@ async fn world_with(warden_secret: &str) -> World {
     let repo = sim
         .create_repo(inst, "acme/gitops", "main", true)
         .expect("repo");
-    sim.commit_dir(repo, "main", &demo_dir(), "Shop config")
+    let main = sim
+        .commit_dir(repo, "main", &demo_dir(), "Shop config")
         .expect("commit");
     sim.settle().await;
+    // The push to the deploy branch is checked too; let that finish before the test acts.
+    if warden_secret == SECRET {
+        completed_run(&sim, repo, &main, WAIT)
+            .await
+            .expect("the deploy branch's first commit is checked");
+    }
     World {
         sim,
         warden: Some(warden),
@@ -478,7 +485,16 @@ async fn server_errors_and_rate_limits_during_a_job_are_retried_and_the_run_comp
         );
     }
     // The secondary limit asked for a second's wait, and it was waited for.
-    assert!(started.elapsed() >= Duration::from_secs(1));
+    let log: Vec<String> = xs
+        .iter()
+        .map(|x| format!("{} {} {}", x.method, x.path, x.status))
+        .collect();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}\n{}",
+        started.elapsed(),
+        log.join("\n")
+    );
     assert_eq!(w.runs_on(&head).len(), 1, "a failed create is not a run");
     w.finish().await;
 }

@@ -6,7 +6,12 @@ use std::collections::BTreeMap;
 
 /// Peak resident memory of this process so far, in MiB (Linux `VmHWM`; 0 elsewhere).
 pub fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    peak_rss_mib_of("self")
+}
+
+/// Peak resident memory of process `pid` (`self` for this one) so far, in MiB.
+pub fn peak_rss_mib_of(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()

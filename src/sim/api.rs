@@ -1237,16 +1237,10 @@ fn repo_route(
             else {
                 return not_found(Some(op));
             };
-            let Some(text) = body.and_then(|b| b["body"].as_str()) else {
-                return error(Some(op), 422, "Validation Failed: body is missing");
+            let text = match comment_body(op, body) {
+                Ok(t) => t,
+                Err(e) => return e,
             };
-            if text.chars().count() > 65_536 {
-                return error(
-                    Some(op),
-                    422,
-                    "Validation Failed: body is too long (maximum is 65536 characters)",
-                );
-            }
             let cid = st.id();
             st.clock += 1;
             let c = Comment {
@@ -1274,16 +1268,10 @@ fn repo_route(
             else {
                 return not_found(Some(op));
             };
-            let Some(text) = body.and_then(|b| b["body"].as_str()) else {
-                return error(Some(op), 422, "Validation Failed: body is missing");
+            let text = match comment_body(op, body) {
+                Ok(t) => t,
+                Err(e) => return e,
             };
-            if text.chars().count() > 65_536 {
-                return error(
-                    Some(op),
-                    422,
-                    "Validation Failed: body is too long (maximum is 65536 characters)",
-                );
-            }
             if st.comments[&cid].author != bot {
                 return error(Some(op), 403, "Resource not accessible by integration");
             }
@@ -1358,6 +1346,21 @@ fn repo_route(
         }
         _ => not_found(None),
     }
+}
+
+/// A comment's body, within GitHub's 65,536 characters.
+fn comment_body<'a>(op: &'static str, body: Option<&'a Value>) -> Result<&'a str, Out> {
+    let Some(text) = body.and_then(|b| b["body"].as_str()) else {
+        return Err(error(Some(op), 422, "Validation Failed: body is missing"));
+    };
+    if text.chars().count() > 65_536 {
+        return Err(error(
+            Some(op),
+            422,
+            "Validation Failed: body is too long (maximum is 65536 characters)",
+        ));
+    }
+    Ok(text)
 }
 
 fn file_json(api: &str, head: &Sha, c: char, path: &str) -> Value {

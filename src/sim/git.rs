@@ -157,15 +157,7 @@ impl GitRepo {
         let tree = String::from_utf8_lossy(&self.run(&["write-tree"], None, &env)?)
             .trim()
             .to_string();
-        let date = format!("{time} +0000");
-        let who = [
-            ("GIT_AUTHOR_NAME", "Simulated User".to_string()),
-            ("GIT_AUTHOR_EMAIL", "user@example.com".to_string()),
-            ("GIT_COMMITTER_NAME", "GitHub".to_string()),
-            ("GIT_COMMITTER_EMAIL", "noreply@github.com".to_string()),
-            ("GIT_AUTHOR_DATE", date.clone()),
-            ("GIT_COMMITTER_DATE", date),
-        ];
+        let who = Self::identity(time);
         let mut args = vec!["commit-tree", tree.as_str(), "-m", message];
         if let Some(p) = parent {
             args.push("-p");
@@ -194,15 +186,7 @@ impl GitRepo {
         time: u64,
     ) -> io::Result<Sha> {
         let tree = self.text(&["rev-parse", &format!("{tree_of}^{{tree}}")])?;
-        let date = format!("{time} +0000");
-        let env = [
-            ("GIT_AUTHOR_NAME", "Simulated User".to_string()),
-            ("GIT_AUTHOR_EMAIL", "user@example.com".to_string()),
-            ("GIT_COMMITTER_NAME", "GitHub".to_string()),
-            ("GIT_COMMITTER_EMAIL", "noreply@github.com".to_string()),
-            ("GIT_AUTHOR_DATE", date.clone()),
-            ("GIT_COMMITTER_DATE", date),
-        ];
+        let env = Self::identity(time);
         let mut args = vec!["commit-tree".to_string(), tree, "-m".into(), message.into()];
         for p in parents {
             args.push("-p".into());
@@ -237,6 +221,19 @@ impl GitRepo {
             );
         }
         Ok(out)
+    }
+
+    /// The fixed author and committer of simulated commits, at `time`.
+    fn identity(time: u64) -> [(&'static str, String); 6] {
+        let date = format!("{time} +0000");
+        [
+            ("GIT_AUTHOR_NAME", "Simulated User".to_string()),
+            ("GIT_AUTHOR_EMAIL", "user@example.com".to_string()),
+            ("GIT_COMMITTER_NAME", "GitHub".to_string()),
+            ("GIT_COMMITTER_EMAIL", "noreply@github.com".to_string()),
+            ("GIT_AUTHOR_DATE", date.clone()),
+            ("GIT_COMMITTER_DATE", date),
+        ]
     }
 
     /// What `rev:path` is: a file (blob SHA, bytes), a directory (entries), or nothing.
