@@ -73,6 +73,7 @@ async fn main() {
         webhook_secret: SecretString::from(SECRET),
         metrics: Arc::default(),
         wake: Arc::default(),
+        reconcile_now: Arc::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

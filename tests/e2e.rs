@@ -684,3 +684,26 @@ fn terminate(child: &mut std::process::Child) {
     let _ = child.kill();
     panic!("warden serve did not stop on SIGTERM");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_installation_change_starts_a_reconcile_pass_at_once() {
+    let w = world().await;
+    // The pull request's deliveries are lost; the loop's interval here is an hour.
+    w.sim.faults().drop_deliveries(10);
+    let (path, text) = bump();
+    let (_, head) = w
+        .pull("renovate/shop", &[(&path, Some(text.as_bytes()))])
+        .await;
+    w.sim.settle().await;
+    w.sim.faults().clear();
+    assert!(w.runs_on(&head).is_empty());
+    // A repository is added to the installation: Warden looks over GitHub's lists now.
+    w.sim
+        .create_repo(w.inst, "acme/another", "main", true)
+        .expect("repo");
+    let run = completed_run(&w.sim, w.repo, &head, Duration::from_secs(30))
+        .await
+        .expect("the pull request is checked without waiting for the interval");
+    assert_eq!(run.conclusion.as_deref(), Some("success"));
+    w.finish().await;
+}

@@ -21,6 +21,7 @@ fn state() -> Arc<AppState> {
         webhook_secret: SecretString::from(SECRET),
         metrics: Arc::default(),
         wake: Arc::default(),
+        reconcile_now: Arc::default(),
     })
 }
 

@@ -182,6 +182,13 @@ async fn accept(
         Ok(Ok(Some(Some(id)))) => {
             state.metrics.delivery(&event, "queued");
             state.wake.notify_one();
+            if matches!(
+                parsed,
+                Event::Installation { .. } | Event::InstallationRepositories { .. }
+            ) {
+                // New repositories may hold open pull requests that never had a run.
+                state.reconcile_now.notify_one();
+            }
             tracing::info!(job = id.0, repo = ?parsed.repo().map(|r| r.name.to_string()), "queued");
             reply(
                 StatusCode::ACCEPTED,

@@ -34,6 +34,17 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Wakes idle workers when a job is queued.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Starts a reconcile pass now (an installation or its repositories changed).
+    pub reconcile_now: Arc<tokio::sync::Notify>,
+}
+
+/// What background tasks may wake.
+#[derive(Clone, Default)]
+pub struct Wakes {
+    /// Idle workers (a job was queued).
+    pub workers: Arc<tokio::sync::Notify>,
+    /// The reconcile loop (run a pass now).
+    pub reconcile: Arc<tokio::sync::Notify>,
 }
 
 /// The HTTP routes: `POST /webhook`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
@@ -77,13 +88,9 @@ pub async fn run<H: workers::JobHandler>(
 }
 
 /// A background task started with the server and stopped with it (the reconcile loop): given
-/// the store, the workers' wake-up and the stop signal, it returns its task.
+/// the store, what it may wake and the stop signal, it returns its task.
 pub type Background = Box<
-    dyn FnOnce(
-            Arc<Store>,
-            Arc<tokio::sync::Notify>,
-            tokio::sync::watch::Receiver<bool>,
-        ) -> tokio::task::JoinHandle<()>
+    dyn FnOnce(Arc<Store>, Wakes, tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()>
         + Send,
 >;
 
@@ -102,6 +109,7 @@ pub async fn run_until<H: workers::JobHandler>(
         webhook_secret,
         metrics: Arc::default(),
         wake: Arc::default(),
+        reconcile_now: Arc::default(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = workers::spawn(
@@ -113,7 +121,11 @@ pub async fn run_until<H: workers::JobHandler>(
         stop_rx.clone(),
     );
     for b in background {
-        tasks.push(b(store.clone(), state.wake.clone(), stop_rx.clone()));
+        let wakes = Wakes {
+            workers: state.wake.clone(),
+            reconcile: state.reconcile_now.clone(),
+        };
+        tasks.push(b(store.clone(), wakes, stop_rx.clone()));
     }
     tracing::info!(address = %listener.local_addr()?, "listening");
     axum::serve(listener, router(state))
@@ -132,7 +144,7 @@ pub fn reconcile_task<I: reconcile::Inventory>(
     inventory: Arc<I>,
     interval: std::time::Duration,
 ) -> Background {
-    Box::new(move |store, wake, stop| reconcile::spawn(inventory, store, wake, interval, stop))
+    Box::new(move |store, wakes, stop| reconcile::spawn(inventory, store, wakes, interval, stop))
 }
 
 /// SIGTERM or Ctrl-C.

@@ -149,12 +149,13 @@ pub async fn pass<I: Inventory>(inv: &I, store: &Store, since_ms: i64, now_ms: i
     report
 }
 
-/// Run passes until `stop`: one at once, then every `interval`. Each pass redelivers what
+/// Run passes until `stop`: one at once, then every `interval` and whenever `wakes.reconcile`
+/// is notified (an installation or its repositories changed). Each pass redelivers what
 /// failed since the one before (the first looks back over GitHub's whole window).
 pub fn spawn<I: Inventory>(
     inv: Arc<I>,
     store: Arc<Store>,
-    wake: Arc<tokio::sync::Notify>,
+    wakes: super::Wakes,
     interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
@@ -170,7 +171,7 @@ pub fn spawn<I: Inventory>(
             };
             since = started;
             if report.queued > 0 {
-                wake.notify_waiters();
+                wakes.workers.notify_waiters();
             }
             for e in &report.errors {
                 tracing::warn!(error = %e, "reconcile");
@@ -182,6 +183,7 @@ pub fn spawn<I: Inventory>(
             );
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
+                _ = wakes.reconcile.notified() => {}
                 _ = stop.changed() => {}
             }
             if *stop.borrow() {
