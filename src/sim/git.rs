@@ -157,22 +157,8 @@ impl GitRepo {
         let tree = String::from_utf8_lossy(&self.run(&["write-tree"], None, &env)?)
             .trim()
             .to_string();
-        let who = Self::identity(time);
-        let mut args = vec!["commit-tree", tree.as_str(), "-m", message];
-        if let Some(p) = parent {
-            args.push("-p");
-            args.push(p.as_str());
-        }
-        let sha = String::from_utf8_lossy(&self.run(&args, None, &who)?)
-            .trim()
-            .to_string();
-        let sha = Sha::parse(&sha).map_err(|e| bad(e.to_string()))?;
-        self.run(
-            &["update-ref", &format!("refs/heads/{branch}"), sha.as_str()],
-            None,
-            &[],
-        )?;
-        Ok(sha)
+        let parents: Vec<&Sha> = parent.into_iter().collect();
+        self.commit_tree(branch, tree, &parents, message, time)
     }
 
     /// A merge commit of `head` into `base` with `tree_of` (the head's tree: no conflicts in
@@ -186,6 +172,19 @@ impl GitRepo {
         time: u64,
     ) -> io::Result<Sha> {
         let tree = self.text(&["rev-parse", &format!("{tree_of}^{{tree}}")])?;
+        self.commit_tree(branch, tree, parents, message, time)
+    }
+
+    /// A commit of `tree` with `parents`, as the simulated identities at `time`, and `branch`
+    /// pointed at it.
+    fn commit_tree(
+        &self,
+        branch: &str,
+        tree: String,
+        parents: &[&Sha],
+        message: &str,
+        time: u64,
+    ) -> io::Result<Sha> {
         let env = Self::identity(time);
         let mut args = vec!["commit-tree".to_string(), tree, "-m".into(), message.into()];
         for p in parents {
