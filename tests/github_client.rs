@@ -691,3 +691,43 @@ fn assert_documented(mock: &Mock) {
         assert!(errors.is_empty(), "{} {}: {errors:?}", s.method, s.path);
     }
 }
+
+#[tokio::test]
+async fn a_304_without_a_link_header_does_not_end_a_list() {
+    let url_cell: Arc<Mutex<String>> = Arc::default();
+    let u = url_cell.clone();
+    let (url, mock) = serve(move |s, _| match s.path.as_str() {
+        "/repos/acme/gitops/pulls" => {
+            let page: u64 = s
+                .query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1);
+            let etag = format!("W/\"p{page}\"");
+            if s.headers.get("if-none-match").is_some_and(|v| v == etag.as_str()) {
+                // As bare as GitHub may send it: no Link.
+                return StatusCode::NOT_MODIFIED.into_response();
+            }
+            let mut r = ok(Value::Array(vec![pull_json(page)]));
+            r.headers_mut().insert("etag", etag.parse().unwrap());
+            if page == 1 {
+                let base = u.lock().unwrap().clone();
+                r.headers_mut().insert(
+                    "link",
+                    format!("<{base}/repos/acme/gitops/pulls?state=open&per_page=100&page=2>; rel=\"next\"").parse().unwrap(),
+                );
+            }
+            r
+        }
+        _ => basics(s).unwrap(),
+    })
+    .await;
+    *url_cell.lock().unwrap() = url.clone();
+    let c = client(&url);
+    let first = c.open_pulls(INST, &repo()).await.unwrap();
+    let again = c.open_pulls(INST, &repo()).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(again, first);
+    assert_eq!(mock.count("GET", "/repos/acme/gitops/pulls"), 4);
+}

@@ -159,6 +159,9 @@ impl Answer {
     }
 }
 
+/// (ETag, body, `Link` header) of an answer.
+type Cached = (String, Bytes, Option<String>);
+
 #[derive(Clone)]
 struct Token {
     secret: SecretString,
@@ -175,7 +178,8 @@ pub struct GitHubClient {
     key: AppKey,
     pub(crate) opts: ClientOptions,
     tokens: moka::future::Cache<InstallationId, Token>,
-    etags: moka::future::Cache<(u64, String), Arc<(String, Bytes)>>,
+    /// (ETag, body, `Link` header) of the last 200 per (installation, URL).
+    etags: moka::future::Cache<(u64, String), Arc<Cached>>,
     pub(crate) snapshots: moka::future::Cache<(String, String), Arc<crate::repo::Snapshot>>,
     pub(crate) slug: tokio::sync::OnceCell<String>,
 }
@@ -325,9 +329,7 @@ impl GitHubClient {
             opts,
             tokens: moka::future::Cache::builder().max_capacity(10_000).build(),
             etags: moka::future::Cache::builder()
-                .weigher(|_, v: &Arc<(String, Bytes)>| {
-                    u32::try_from(v.1.len() + 256).unwrap_or(u32::MAX)
-                })
+                .weigher(|_, v: &Arc<Cached>| u32::try_from(v.1.len() + 256).unwrap_or(u32::MAX))
                 .max_capacity(64 << 20)
                 .build(),
             snapshots: moka::future::Cache::builder()
@@ -606,16 +608,30 @@ impl GitHubClient {
         if a.status == StatusCode::NOT_MODIFIED.as_u16()
             && let Some(c) = cached
         {
+            // A 304 need not repeat the `Link` header; pagination must not stop at it.
+            let mut headers = a.headers;
+            if !headers.contains_key("link")
+                && let Some(v) = c.2.as_deref().and_then(|l| HeaderValue::from_str(l).ok())
+            {
+                headers.insert(HeaderName::from_static("link"), v);
+            }
             return Ok(Answer {
                 status: 200,
-                headers: a.headers,
+                headers,
                 body: c.1.clone(),
             });
         }
         let a = check(&Method::GET, url, a)?;
         if let Some(etag) = a.header("etag") {
             self.etags
-                .insert(key, Arc::new((etag.to_string(), a.body.clone())))
+                .insert(
+                    key,
+                    Arc::new((
+                        etag.to_string(),
+                        a.body.clone(),
+                        a.header("link").map(str::to_string),
+                    )),
+                )
                 .await;
         }
         Ok(a)
