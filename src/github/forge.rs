@@ -106,6 +106,17 @@ impl GitHubClient {
         self.url(&format!("/repos/{}/{}{rest}", repo.owner(), repo.name()))
     }
 
+    /// This App's `warden` check runs on a commit, with more query parameters.
+    fn warden_runs_url(&self, repo: &RepoName, head: &Sha, query: &str) -> String {
+        self.repo_url(
+            repo,
+            &format!(
+                "/commits/{head}/check-runs?check_name={CHECK_NAME}&app_id={}&{query}",
+                self.app_id()
+            ),
+        )
+    }
+
     async fn fetch_snapshot(
         &self,
         inst: InstallationId,
@@ -167,13 +178,7 @@ impl Forge for GitHubClient {
         let open = self
             .get(
                 As::Installation(inst),
-                &self.repo_url(
-                    repo,
-                    &format!(
-                        "/commits/{head}/check-runs?check_name={CHECK_NAME}&app_id={}&status=in_progress&filter=latest",
-                        self.app_id()
-                    ),
-                ),
+                &self.warden_runs_url(repo, head, "status=in_progress&filter=latest"),
             )
             .await?
             .json(&path)?;
@@ -435,13 +440,7 @@ impl Inventory for GitHubClient {
         let a = self
             .get(
                 As::Installation(inst),
-                &self.repo_url(
-                    repo,
-                    &format!(
-                        "/commits/{head}/check-runs?check_name={CHECK_NAME}&app_id={}&per_page=1",
-                        self.app_id()
-                    ),
-                ),
+                &self.warden_runs_url(repo, head, "per_page=1"),
             )
             .await?;
         Ok(field_u64(&a.json(&path)?, &path, "total_count")? > 0)

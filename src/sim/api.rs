@@ -1484,6 +1484,20 @@ fn check_output(out_v: &Value) -> Result<Vec<Value>, String> {
     Ok(anns)
 }
 
+/// The 422 for a conclusion GitHub does not know.
+fn bad_conclusion(op: &'static str, body: &Value) -> Option<Out> {
+    body["conclusion"]
+        .as_str()
+        .is_some_and(|c| !CONCLUSIONS.contains(&c))
+        .then(|| {
+            error(
+                Some(op),
+                422,
+                "Invalid request.\n\nconclusion is not one of the allowed values.",
+            )
+        })
+}
+
 fn create_check_run(inner: &Inner, st: &mut State, repo: u64, body: Option<&Value>) -> Out {
     let op = "POST /repos/{owner}/{repo}/check-runs";
     let b = body.cloned().unwrap_or(Value::Null);
@@ -1501,17 +1515,10 @@ fn create_check_run(inner: &Inner, st: &mut State, repo: u64, body: Option<&Valu
         return error(Some(op), 422, "No commit found for SHA");
     };
     let status = b["status"].as_str().unwrap_or("queued").to_string();
-    let conclusion = b["conclusion"].as_str().map(str::to_string);
-    if conclusion
-        .as_deref()
-        .is_some_and(|c| !CONCLUSIONS.contains(&c))
-    {
-        return error(
-            Some(op),
-            422,
-            "Invalid request.\n\nconclusion is not one of the allowed values.",
-        );
+    if let Some(e) = bad_conclusion(op, &b) {
+        return e;
     }
+    let conclusion = b["conclusion"].as_str().map(str::to_string);
     let annotations = match check_output(&b["output"]) {
         Ok(a) => a,
         Err(m) => return error(Some(op), 422, &m),
@@ -1572,15 +1579,8 @@ fn update_check_run(
         return not_found(Some(op));
     };
     let b = body.cloned().unwrap_or(Value::Null);
-    if b["conclusion"]
-        .as_str()
-        .is_some_and(|c| !CONCLUSIONS.contains(&c))
-    {
-        return error(
-            Some(op),
-            422,
-            "Invalid request.\n\nconclusion is not one of the allowed values.",
-        );
+    if let Some(e) = bad_conclusion(op, &b) {
+        return e;
     }
     if b["status"] == "completed"
         && b["conclusion"].is_null()
@@ -1635,11 +1635,10 @@ fn merge(inner: &Inner, st: &mut State, repo: u64, n: &str, body: Option<&Value>
         return not_found(Some(op));
     };
     let b = body.cloned().unwrap_or(json!({}));
-    let (head_sha, head_ref, base_ref, state, title) = {
+    let (head_sha, base_ref, state, title) = {
         let p = &st.repos[&repo].pulls[&n];
         (
             p.head_sha.clone(),
-            p.head_ref.clone(),
             p.base_ref.clone(),
             p.state.clone(),
             p.title.clone(),
@@ -1696,7 +1695,6 @@ fn merge(inner: &Inner, st: &mut State, repo: u64, n: &str, body: Option<&Value>
         p.merged = true;
         p.merge_commit = Some(merged.clone());
     }
-    let _ = head_ref;
     super::hooks::pushed(inner, st, repo, &base_ref, Some(base_tip), &merged);
     let author = format!("{}[bot]", inner.opts.slug);
     super::hooks::pull_event(inner, st, repo, n, "closed", &author, json!({}));

@@ -153,7 +153,7 @@ pub fn spawn(
                 i = rx.recv() => match i { Some(i) => i, None => break },
                 _ = stop.changed() => break,
             };
-            let (url, event, guid, payload, dropped, target) = {
+            let (url, event, guid, payload, dropped) = {
                 let st = inner.lock();
                 let d = &st.deliveries[index];
                 (
@@ -162,7 +162,6 @@ pub fn spawn(
                     d.guid.clone(),
                     d.payload.clone(),
                     d.dropped,
-                    d.installation.unwrap_or(0),
                 )
             };
             let started = Instant::now();
@@ -188,7 +187,6 @@ pub fn spawn(
                         ("User-Agent", "GitHub-Hookshot/sim".to_string()),
                         ("Content-Type", "application/json".to_string()),
                     ];
-                    let _ = target;
                     post(&url, &headers, &payload).await
                 }
                 _ => 0,
@@ -257,8 +255,7 @@ pub fn pushed(
     let zero = "0".repeat(40);
     let Some(r) = st.repos.get(&repo) else { return };
     let owner = r.name.owner().to_string();
-    let (parents, message, time) = r.git.commit_info(after).unwrap_or_default();
-    let _ = parents;
+    let (_, message, time) = r.git.commit_info(after).unwrap_or_default();
     let commit = json!({
         "id": after.as_str(),
         "tree_id": after.as_str(),
