@@ -15,6 +15,7 @@ pub mod parallel;
 pub mod repo;
 pub mod report;
 pub mod review;
+pub mod signal;
 pub mod sim;
 pub mod store;
 pub mod yaml;
