@@ -35,6 +35,7 @@ fn main() {
             base_label: "base",
             head_label: "head",
             threads: 0,
+            push: None,
         });
         best = best.min(t.elapsed().as_secs_f64());
         last = Some(r);

@@ -131,6 +131,13 @@ pub async fn completed_run(
     }
 }
 
+/// A fresh signing key for deploy approvals.
+pub fn random_signer() -> Result<crate::signal::Signer, DemoError> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| DemoError::Setup(format!("no randomness: {e}")))?;
+    Ok(crate::signal::Signer::from_seed(&seed))
+}
+
 fn read(dir: &Path, rel: &str) -> Result<String, DemoError> {
     std::fs::read_to_string(dir.join(rel))
         .map_err(|e| DemoError::Setup(format!("{}: {e}", dir.join(rel).display())))
@@ -163,6 +170,7 @@ pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoErro
             threads,
             reconcile_interval: Duration::from_secs(600),
             client: ClientOptions::default(),
+            signer: Some(std::sync::Arc::new(random_signer()?)),
         },
     )
     .await?;

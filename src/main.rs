@@ -101,6 +101,20 @@ enum Command {
         #[arg(long, env = "WARDEN_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Make an Ed25519 key pair for signing deploy approvals.
+    ///
+    /// Writes the private key (PKCS#8 PEM, mode 0600) to --out and the public key to
+    /// --out with `.pub` appended, then prints the public key and its key id. `warden serve`
+    /// signs with the private key (WARDEN_SIGNING_KEY_PATH); give the public key to every
+    /// `warden-agent` (WARDEN_AGENT_PUBLIC_KEYS). To rotate, make a new pair, add its public key
+    /// to the agents' file next to the old one, then switch Warden to the new private key.
+    /// See docs/approvals.md.
+    #[command(after_help = "Example:\n  warden keygen --out warden-signing.pem")]
+    Keygen {
+        /// Where to write the private key; refuses to overwrite an existing file.
+        #[arg(long, default_value = "warden-signing.pem", value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Warden's main job on a bundled demo, with no GitHub account and no network.
     ///
     /// Starts a GitHub simulator on loopback holding a copy of the demo config repo, starts
@@ -164,6 +178,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff(args) => diff(args),
         Command::Serve { config } => serve(config.as_deref()),
         Command::Demo { repo } => demo(&repo),
+        Command::Keygen { out } => keygen(&out),
         Command::Render {
             dir,
             output,
@@ -474,5 +489,48 @@ fn demo(repo: &Path) -> Result<ExitCode> {
     let report = runtime()?.block_on(warden::demo::run(&dir, 0))?;
     let mut out = std::io::stdout().lock();
     warden::demo::write_text(&report, &mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keygen(out: &Path) -> Result<ExitCode> {
+    use secrecy::ExposeSecret;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+    let signer = warden::signal::Signer::from_seed(&seed);
+    seed.fill(0);
+    let public_path = {
+        let mut p = out.as_os_str().to_owned();
+        p.push(".pub");
+        PathBuf::from(p)
+    };
+    for p in [out, public_path.as_path()] {
+        if p.exists() {
+            bail!("{} exists; not overwriting a key", p.display());
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    file.write_all(signer.private_pem().expose_secret().as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    std::fs::write(&public_path, signer.public_pem())
+        .with_context(|| format!("cannot write {}", public_path.display()))?;
+    println!(
+        "private key: {} (keep it secret: WARDEN_SIGNING_KEY_PATH)",
+        out.display()
+    );
+    println!(
+        "public key:  {} (for warden-agent: WARDEN_AGENT_PUBLIC_KEYS)",
+        public_path.display()
+    );
+    println!("key id:      {}", signer.key_id());
+    print!("{}", signer.public_pem());
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@
 mod openapi;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
@@ -19,7 +20,11 @@ use warden::demo::{RunningWarden, completed_run, start_warden};
 use warden::github::client::{ClientOptions, GitHubClient};
 use warden::github::ids::{InstallationId, PrNumber, RepoId, Sha};
 use warden::report::markdown::STICKY_MARKER;
+use warden::signal::Signer;
 use warden::sim::{CheckRunView, Sim, SimOptions};
+
+/// The key the end-to-end Warden signs deploy approvals with.
+const SIGNING_SEED: [u8; 32] = [5u8; 32];
 
 const SECRET: &str = "e2e-webhook-secret";
 const WAIT: Duration = Duration::from_secs(60);
@@ -59,6 +64,7 @@ fn setup(sim: &Sim, data: &Path, secret: &str) -> WardenSetup {
         threads: 2,
         reconcile_interval: Duration::from_secs(3600),
         client: client_options(),
+        signer: Some(Arc::new(Signer::from_seed(&SIGNING_SEED))),
     }
 }
 

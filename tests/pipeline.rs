@@ -7,12 +7,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use common::{apply_case, base_files, snapshot};
-use warden::app::pipeline::{Forge, ForgeError, Pipeline, PullHeads, Subject};
-use warden::github::ids::{CheckRunId, InstallationId, PrNumber, RepoName, Sha};
+use warden::app::pipeline::{
+    CommitStatus, Forge, ForgeError, Pipeline, PullHeads, PushTo, StartedRun, Subject,
+};
+use warden::github::ids::{CheckRunId, InstallationId, PrNumber, RepoId, RepoName, Sha};
 use warden::repo::Snapshot;
 use warden::report::annotations::Annotation;
 use warden::report::markdown::CheckRunOutput;
 use warden::review::Conclusion;
+use warden::signal::{Claim, Keyring, Refusal, Signer};
 
 #[derive(Default)]
 struct FakeForge {
@@ -23,6 +26,7 @@ struct FakeForge {
     log: Mutex<Vec<String>>,
     completed: Mutex<Vec<(Conclusion, CheckRunOutput, Vec<Annotation>)>>,
     comments: Mutex<HashMap<u64, String>>,
+    statuses: Mutex<Vec<(Sha, CommitStatus)>>,
 }
 
 impl Forge for FakeForge {
@@ -31,12 +35,28 @@ impl Forge for FakeForge {
         _: InstallationId,
         repo: &RepoName,
         head: &Sha,
-    ) -> Result<CheckRunId, ForgeError> {
+    ) -> Result<StartedRun, ForgeError> {
         self.log
             .lock()
             .unwrap()
             .push(format!("start {repo} {}", head.short()));
-        Ok(CheckRunId(7))
+        Ok(StartedRun {
+            id: CheckRunId(7),
+            html_url: Some("https://github.com/acme/shop-config/runs/7".into()),
+        })
+    }
+    async fn post_status(
+        &self,
+        _: InstallationId,
+        _: &RepoName,
+        sha: &Sha,
+        status: &CommitStatus,
+    ) -> Result<(), ForgeError> {
+        self.statuses
+            .lock()
+            .unwrap()
+            .push((sha.clone(), status.clone()));
+        Ok(())
     }
     async fn complete_check_run(
         &self,
@@ -134,6 +154,7 @@ fn subject() -> Subject {
         head: sha('b'),
         base: Some(sha('a')),
         pr: Some(PrNumber(12)),
+        push: None,
     }
 }
 
@@ -157,6 +178,7 @@ async fn an_image_bump_gets_a_successful_check_run_and_the_diff_comment() {
     let p = Pipeline {
         forge: forge.clone(),
         threads: 1,
+        signer: None,
     };
     assert_eq!(p.run(&subject()).await.unwrap(), Conclusion::Success);
     assert_eq!(
@@ -179,6 +201,7 @@ async fn a_check_suite_request_for_a_pull_request_is_compared_with_its_base() {
     let p = Pipeline {
         forge: forge.clone(),
         threads: 1,
+        signer: None,
     };
     // A check-suite delivery names the pull request but not its base.
     let s = Subject {
@@ -211,6 +234,7 @@ async fn org_defaults_apply_under_the_repo_config() {
     let p = Pipeline {
         forge: forge.clone(),
         threads: 1,
+        signer: None,
     };
     assert_eq!(p.run(&subject()).await.unwrap(), Conclusion::Failure);
     let (_, _, annotations) = &forge.completed.lock().unwrap()[0];
@@ -235,6 +259,7 @@ async fn failures_complete_the_run_unless_a_retry_may_help() {
     let p = Pipeline {
         forge: forge.clone(),
         threads: 1,
+        signer: None,
     };
     let err = p.run(&subject()).await.unwrap_err();
     assert!(!err.transient);
@@ -251,10 +276,186 @@ async fn failures_complete_the_run_unless_a_retry_may_help() {
     let p = Pipeline {
         forge: forge.clone(),
         threads: 1,
+        signer: None,
     };
     assert!(p.run(&subject()).await.unwrap_err().transient);
     assert!(
         forge.completed.lock().unwrap().is_empty(),
         "left for the retry"
     );
+}
+
+fn push_subject(branch: &str) -> Subject {
+    Subject {
+        pr: None,
+        push: Some(PushTo {
+            branch: branch.into(),
+            default_branch: "main".into(),
+            repo_id: RepoId(4242),
+        }),
+        ..subject()
+    }
+}
+
+fn signing_pipeline(forge: Arc<FakeForge>) -> (Pipeline<FakeForge>, Keyring) {
+    let signer = Signer::from_seed(&[3u8; 32]);
+    let ring = Keyring::from(&signer);
+    (
+        Pipeline {
+            forge,
+            threads: 1,
+            signer: Some(Arc::new(signer)),
+        },
+        ring,
+    )
+}
+
+fn claim(env: &str) -> Claim {
+    Claim::new("acme/shop-config", 4242, &"b".repeat(40), env).unwrap()
+}
+
+#[tokio::test]
+async fn a_deploy_branch_push_gets_a_signed_approval_per_environment() {
+    let forge = Arc::new(forge_for("image-bump-staging"));
+    let (p, ring) = signing_pipeline(forge.clone());
+    assert_eq!(
+        p.run(&push_subject("main")).await.unwrap(),
+        Conclusion::Success
+    );
+    let statuses = forge.statuses.lock().unwrap().clone();
+    let contexts: Vec<&str> = statuses.iter().map(|(_, s)| s.context.as_str()).collect();
+    assert_eq!(
+        contexts,
+        ["warden/approve/staging", "warden/approve/production"]
+    );
+    let now = warden::app::now_ms() as u64 / 1000;
+    for (sha, s) in &statuses {
+        assert_eq!(sha, &self::sha('b'));
+        assert_eq!(s.state, "success");
+        assert_eq!(
+            s.target_url.as_deref(),
+            Some("https://github.com/acme/shop-config/runs/7")
+        );
+        let env = s.context.rsplit('/').next().unwrap();
+        ring.verify(&claim(env), &s.description, now, Some(600))
+            .unwrap();
+    }
+    // Each approval is for its own environment only.
+    let staging = &statuses[0].1.description;
+    assert_eq!(
+        ring.verify(&claim("production"), staging, now, None),
+        Err(Refusal::BadSignature)
+    );
+}
+
+#[tokio::test]
+async fn an_approval_vouches_for_every_target_not_only_the_changed_ones() {
+    // Production was already broken before this push, which changes only staging.
+    let mut base = base_files();
+    base.insert(
+        "overlays/production/kustomization.yaml".into(),
+        b"resources:\n- ../../base\n- missing.yaml\n".to_vec(),
+    );
+    let mut head = base.clone();
+    apply_case(&mut head, "image-bump-staging");
+    let mut forge = FakeForge::default();
+    forge
+        .commits
+        .insert(sha('a'), Arc::new(snapshot("base", base)));
+    forge
+        .commits
+        .insert(sha('b'), Arc::new(snapshot("head", head)));
+    let forge = Arc::new(forge);
+    let (p, _) = signing_pipeline(forge.clone());
+    p.run(&push_subject("main")).await.unwrap();
+    let states: Vec<(String, &str)> = forge
+        .statuses
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, s)| (s.context.clone(), s.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("warden/approve/staging".to_string(), "success"),
+            ("warden/approve/production".to_string(), "failure")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_environment_that_fails_gets_a_failure_without_a_signature() {
+    let mut files = base_files();
+    files.insert(
+        "overlays/production/kustomization.yaml".into(),
+        b"resources:\n- ../../base\n- missing.yaml\n".to_vec(),
+    );
+    let mut forge = forge_for("image-bump-staging");
+    forge
+        .commits
+        .insert(sha('b'), Arc::new(snapshot("head", files)));
+    let forge = Arc::new(forge);
+    let (p, ring) = signing_pipeline(forge.clone());
+    assert_eq!(
+        p.run(&push_subject("main")).await.unwrap(),
+        Conclusion::Failure
+    );
+    let statuses = forge.statuses.lock().unwrap().clone();
+    let by_env: HashMap<&str, &CommitStatus> = statuses
+        .iter()
+        .map(|(_, s)| (s.context.as_str(), s))
+        .collect();
+    let prod = by_env["warden/approve/production"];
+    assert_eq!(prod.state, "failure");
+    assert!(
+        prod.description
+            .starts_with("does not render: overlays/production"),
+        "{}",
+        prod.description
+    );
+    assert!(prod.description.chars().count() <= 140);
+    assert!(
+        ring.verify(&claim("production"), &prod.description, 0, None)
+            .is_err()
+    );
+    assert_eq!(by_env["warden/approve/staging"].state, "success");
+}
+
+#[tokio::test]
+async fn pushes_to_other_branches_and_unsigned_setups_post_no_approval() {
+    let forge = Arc::new(forge_for("image-bump-staging"));
+    let (p, _) = signing_pipeline(forge.clone());
+    p.run(&push_subject("feature")).await.unwrap();
+    assert!(forge.statuses.lock().unwrap().is_empty());
+    let unsigned = Pipeline {
+        forge: forge.clone(),
+        threads: 1,
+        signer: None,
+    };
+    unsigned.run(&push_subject("main")).await.unwrap();
+    assert!(forge.statuses.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_configured_deploy_branch_is_the_one_approved() {
+    let mut files = base_files();
+    let config = String::from_utf8(files[".github/warden.yml"].clone()).unwrap();
+    files.insert(
+        ".github/warden.yml".into(),
+        format!("{config}deploy:\n  branch: release\n").into_bytes(),
+    );
+    let mut forge = FakeForge::default();
+    forge
+        .commits
+        .insert(sha('a'), Arc::new(snapshot("base", files.clone())));
+    forge
+        .commits
+        .insert(sha('b'), Arc::new(snapshot("head", files)));
+    let forge = Arc::new(forge);
+    let (p, _) = signing_pipeline(forge.clone());
+    p.run(&push_subject("main")).await.unwrap();
+    assert!(forge.statuses.lock().unwrap().is_empty());
+    p.run(&push_subject("release")).await.unwrap();
+    assert_eq!(forge.statuses.lock().unwrap().len(), 2);
 }

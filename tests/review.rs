@@ -15,6 +15,7 @@ fn run(base: &warden::repo::Snapshot, head: &warden::repo::Snapshot) -> warden::
         base_label: "1111111111111111111111111111111111111111",
         head_label: "2222222222222222222222222222222222222222",
         threads: 1,
+        push: None,
     })
 }
 

@@ -42,6 +42,9 @@ pub struct ServeConfig {
     /// `WARDEN_RECONCILE_INTERVAL`, default 10 minutes: how often missed deliveries are
     /// redelivered and open PRs without a run are checked (also once at start-up).
     pub reconcile_interval: std::time::Duration,
+    /// `WARDEN_SIGNING_KEY_PATH`: the Ed25519 key (from `warden keygen`) that signs deploy
+    /// approvals; without it Warden posts none.
+    pub signer: Option<crate::signal::Signer>,
 }
 
 /// `90`, `90s`, `15m`, `1h`.
@@ -72,6 +75,7 @@ pub const KEYS: &[&str] = &[
     "WARDEN_DATA_DIR",
     "WARDEN_WORKERS",
     "WARDEN_RECONCILE_INTERVAL",
+    "WARDEN_SIGNING_KEY_PATH",
 ];
 
 impl ServeConfig {
@@ -187,7 +191,22 @@ impl ServeConfig {
                     )
                 })?,
         };
+        let signer = match get("WARDEN_SIGNING_KEY_PATH") {
+            None => None,
+            Some(path) => {
+                let pem = read(&path).map_err(|e| {
+                    err(
+                        "WARDEN_SIGNING_KEY_PATH",
+                        format!("cannot read {path}: {e}"),
+                    )
+                })?;
+                let signer = crate::signal::Signer::from_pem(&SecretString::from(pem), &path)
+                    .map_err(|e| err("WARDEN_SIGNING_KEY_PATH", e.to_string()))?;
+                Some(signer)
+            }
+        };
         Ok(ServeConfig {
+            signer,
             app_id,
             private_key: SecretString::from(private_key),
             webhook_secret: SecretString::from(webhook_secret),

@@ -10,12 +10,13 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::github::ids::{CheckRunId, InstallationId, PrNumber, RepoName, Sha};
+use crate::github::ids::{CheckRunId, InstallationId, PrNumber, RepoId, RepoName, Sha};
 use crate::github::webhook::{self, Event};
 use crate::repo::Snapshot;
 use crate::report::annotations::Annotation;
 use crate::report::markdown::{CheckRunOutput, STICKY_MARKER};
-use crate::review::{Conclusion, ReviewInput, review};
+use crate::review::{Conclusion, EnvironmentVerdict, PushedBranch, ReviewInput, review};
+use crate::signal::{Claim, Signer, approve_context};
 use crate::store::Job;
 
 use super::workers::{JobHandler, Outcome};
@@ -44,7 +45,7 @@ pub trait Forge: Send + Sync + 'static {
         inst: InstallationId,
         repo: &RepoName,
         head: &Sha,
-    ) -> impl Future<Output = Result<CheckRunId, ForgeError>> + Send;
+    ) -> impl Future<Output = Result<StartedRun, ForgeError>> + Send;
     /// Complete it (annotations are sent 50 per request by the implementation).
     fn complete_check_run(
         &self,
@@ -85,6 +86,14 @@ pub trait Forge: Send + Sync + 'static {
         repo: &RepoName,
         number: PrNumber,
     ) -> impl Future<Output = Result<PullHeads, ForgeError>> + Send;
+    /// Post a commit status.
+    fn post_status(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        sha: &Sha,
+        status: &CommitStatus,
+    ) -> impl Future<Output = Result<(), ForgeError>> + Send;
     /// Create the comment, or edit Warden's earlier one that starts with `marker`.
     fn upsert_comment(
         &self,
@@ -94,6 +103,25 @@ pub trait Forge: Send + Sync + 'static {
         marker: &str,
         body: &str,
     ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+}
+
+/// A check run just created (or taken over).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedRun {
+    pub id: CheckRunId,
+    /// Its page on GitHub, for statuses that point at it.
+    pub html_url: Option<String>,
+}
+
+/// A commit status to post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitStatus {
+    /// `success`, `failure`, `pending` or `error`.
+    pub state: &'static str,
+    pub context: String,
+    /// At most 140 characters.
+    pub description: String,
+    pub target_url: Option<String>,
 }
 
 /// Where a pull request stands.
@@ -115,6 +143,18 @@ pub struct Subject {
     pub base: Option<Sha>,
     /// The pull request, when the job is about one (for the comment).
     pub pr: Option<PrNumber>,
+    /// For a push: where it went (deploy approvals are posted for the deploy branch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushTo>,
+}
+
+/// The branch of a push, and what the approvals of its commit name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PushTo {
+    pub branch: String,
+    pub default_branch: String,
+    /// The repository's numeric id (signed into approvals).
+    pub repo_id: RepoId,
 }
 
 /// The subject of a queued delivery; `None` for jobs with no check to run.
@@ -127,11 +167,13 @@ pub fn subject_of(event: &Event) -> Option<Subject> {
             head: pr.head_sha.clone(),
             base: Some(pr.base_sha.clone()),
             pr: Some(pr.number),
+            push: None,
         }),
         Event::Push {
             repo,
             before,
             after,
+            git_ref,
             ..
         } => Some(Subject {
             installation: inst,
@@ -139,6 +181,11 @@ pub fn subject_of(event: &Event) -> Option<Subject> {
             head: after.clone(),
             base: (!before.is_zero()).then(|| before.clone()),
             pr: None,
+            push: git_ref.strip_prefix("refs/heads/").map(|branch| PushTo {
+                branch: branch.to_string(),
+                default_branch: repo.default_branch.clone(),
+                repo_id: repo.id,
+            }),
         }),
         Event::CheckSuite {
             repo,
@@ -158,6 +205,7 @@ pub fn subject_of(event: &Event) -> Option<Subject> {
             // The pull request's base is looked up when the job runs.
             base: None,
             pr: pull_requests.first().copied(),
+            push: None,
         }),
         _ => None,
     }
@@ -168,6 +216,8 @@ pub struct Pipeline<F: Forge> {
     pub forge: Arc<F>,
     /// Rendering threads per job (0: one per core).
     pub threads: usize,
+    /// Signs the deploy approvals; without it none are posted.
+    pub signer: Option<Arc<Signer>>,
 }
 
 impl<F: Forge> Pipeline<F> {
@@ -176,8 +226,9 @@ impl<F: Forge> Pipeline<F> {
     /// cannot run does not pass).
     pub async fn run(&self, s: &Subject) -> Result<Conclusion, ForgeError> {
         let f = &self.forge;
-        let run = f.start_check_run(s.installation, &s.repo, &s.head).await?;
-        match self.review_and_post(s, run).await {
+        let started = f.start_check_run(s.installation, &s.repo, &s.head).await?;
+        let run = started.id;
+        match self.review_and_post(s, &started).await {
             Err(e) if !e.transient => {
                 let output = CheckRunOutput {
                     title: "Warden could not check this commit".into(),
@@ -193,17 +244,77 @@ impl<F: Forge> Pipeline<F> {
                     &[],
                 )
                 .await?;
+                // A deploy-branch commit that could not be checked gets no approval: the
+                // agents stay where they are.
                 Err(e)
             }
             other => other,
         }
     }
 
+    /// Whether deploy approvals are posted for this subject (a push, and a signing key).
+    fn approving(&self, s: &Subject) -> bool {
+        self.signer.is_some() && s.push.is_some()
+    }
+
+    /// One status per environment: signed `success`, or `failure` with the reason.
+    async fn post_approvals(
+        &self,
+        s: &Subject,
+        run: &StartedRun,
+        verdicts: &[EnvironmentVerdict],
+    ) -> Result<(), ForgeError> {
+        let (Some(signer), Some(push)) = (&self.signer, &s.push) else {
+            return Ok(());
+        };
+        let now = super::now_ms().max(0) as u64 / 1000;
+        for v in verdicts {
+            let status = if v.passed {
+                let claim = Claim::new(
+                    &s.repo.to_string(),
+                    push.repo_id.0,
+                    s.head.as_str(),
+                    &v.environment,
+                )
+                .map_err(|e| ForgeError {
+                    message: e.to_string(),
+                    transient: false,
+                })?;
+                CommitStatus {
+                    state: "success",
+                    context: approve_context(&v.environment),
+                    description: signer.approve(&claim, now).description(),
+                    target_url: run.html_url.clone(),
+                }
+            } else {
+                CommitStatus {
+                    state: "failure",
+                    context: approve_context(&v.environment),
+                    description: v.reason.clone(),
+                    target_url: run.html_url.clone(),
+                }
+            };
+            self.forge
+                .post_status(s.installation, &s.repo, &s.head, &status)
+                .await?;
+            tracing::info!(
+                repo = %s.repo,
+                sha = %s.head,
+                environment = %v.environment,
+                approved = v.passed,
+                reason = %v.reason,
+                "deploy approval posted"
+            );
+        }
+        Ok(())
+    }
+
     async fn review_and_post(
         &self,
         s: &Subject,
-        run: CheckRunId,
+        started: &StartedRun,
     ) -> Result<Conclusion, ForgeError> {
+        let run = started.id;
         let f = &self.forge;
         let base_tip = match (&s.base, s.pr) {
             (Some(b), _) => Some(b.clone()),
@@ -233,6 +344,7 @@ impl<F: Forge> Pipeline<F> {
         let (repo_name, base_label, head_label) =
             (s.repo.to_string(), base_sha.to_string(), s.head.to_string());
         let threads = self.threads;
+        let push = s.push.clone().filter(|_| self.approving(s));
         let org_path = format!("{org_repo}/{ORG_CONFIG_FILE}");
         let reviewed = tokio::task::spawn_blocking(move || {
             review(&ReviewInput {
@@ -243,6 +355,10 @@ impl<F: Forge> Pipeline<F> {
                 base_label: &base_label,
                 head_label: &head_label,
                 threads,
+                push: push.as_ref().map(|p| PushedBranch {
+                    branch: &p.branch,
+                    default_branch: &p.default_branch,
+                }),
             })
         })
         .await
@@ -259,6 +375,9 @@ impl<F: Forge> Pipeline<F> {
             &reviewed.annotations,
         )
         .await?;
+        if let Some(verdicts) = &reviewed.approvals {
+            self.post_approvals(s, started, verdicts).await?;
+        }
         if let Some(pr) = s.pr {
             f.upsert_comment(
                 s.installation,

@@ -66,6 +66,7 @@ pub fn job_for_pull(
         head: head.clone(),
         base: Some(base.clone()),
         pr: Some(pr),
+        push: None,
     };
     NewJob {
         kind: "pull_request".into(),

@@ -11,6 +11,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::github::client::{ClientOptions, GitHubClient};
+use crate::signal::Signer;
 use crate::store::Store;
 
 use super::config::ServeConfig;
@@ -32,6 +33,8 @@ pub struct WardenSetup {
     pub threads: usize,
     pub reconcile_interval: Duration,
     pub client: ClientOptions,
+    /// Signs deploy approvals (`WARDEN_SIGNING_KEY_PATH`); `None`: none are posted.
+    pub signer: Option<Arc<Signer>>,
 }
 
 impl WardenSetup {
@@ -50,6 +53,7 @@ impl WardenSetup {
             threads: 0,
             reconcile_interval: c.reconcile_interval,
             client: ClientOptions::default(),
+            signer: c.signer.map(Arc::new),
         }
     }
 }
@@ -79,6 +83,7 @@ pub struct Prepared {
     workers: WorkerOptions,
     threads: usize,
     reconcile_interval: Duration,
+    signer: Option<Arc<Signer>>,
 }
 
 /// Open the store under the data directory (taking back jobs that were running when the last
@@ -108,6 +113,7 @@ pub fn prepare(setup: WardenSetup) -> Result<Prepared, StartError> {
         workers: setup.workers,
         threads: setup.threads,
         reconcile_interval: setup.reconcile_interval,
+        signer: setup.signer,
     })
 }
 
@@ -126,7 +132,14 @@ impl Prepared {
             workers,
             threads,
             reconcile_interval,
+            signer,
         } = self;
+        match &signer {
+            Some(s) => tracing::info!(key_id = %s.key_id(), "deploy approvals are signed"),
+            None => tracing::warn!(
+                "no WARDEN_SIGNING_KEY_PATH: no deploy approvals are posted (see docs/approvals.md)"
+            ),
+        }
         if recovered > 0 {
             tracing::info!(
                 jobs = recovered,
@@ -136,6 +149,7 @@ impl Prepared {
         let pipeline = Arc::new(Pipeline {
             forge: client.clone(),
             threads,
+            signer,
         });
         super::run_until(
             listener,

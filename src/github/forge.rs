@@ -9,7 +9,7 @@ use base64::Engine;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::app::pipeline::{CHECK_NAME, Forge, ForgeError, PullHeads};
+use crate::app::pipeline::{CHECK_NAME, CommitStatus, Forge, ForgeError, PullHeads, StartedRun};
 use crate::app::reconcile::{DeliveryAttempt, Inventory};
 use crate::repo::Snapshot;
 use crate::report::annotations::Annotation;
@@ -64,6 +64,13 @@ fn field_sha(v: &Value, path: &str, name: &str) -> Result<Sha, GitHubError> {
 }
 
 /// One annotation as the check-runs API takes it.
+fn started_run(v: &Value, path: &str) -> Result<StartedRun, GitHubError> {
+    Ok(StartedRun {
+        id: CheckRunId(field_u64(v, path, "id")?),
+        html_url: v["html_url"].as_str().map(str::to_string),
+    })
+}
+
 fn annotation_json(a: &Annotation) -> Value {
     let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
@@ -171,7 +178,7 @@ impl Forge for GitHubClient {
         inst: InstallationId,
         repo: &RepoName,
         head: &Sha,
-    ) -> Result<CheckRunId, ForgeError> {
+    ) -> Result<StartedRun, ForgeError> {
         // A run left in progress by a process that died mid-job is taken over, so the commit
         // does not keep a run that never finishes.
         let path = format!("/repos/{repo}/commits/{head}/check-runs");
@@ -183,7 +190,7 @@ impl Forge for GitHubClient {
             .await?
             .json(&path)?;
         if let Some(run) = open["check_runs"].as_array().and_then(|r| r.first()) {
-            return Ok(CheckRunId(field_u64(run, &path, "id")?));
+            return Ok(started_run(run, &path)?);
         }
         let body = json!({
             "name": CHECK_NAME,
@@ -204,7 +211,32 @@ impl Forge for GitHubClient {
                 Some(&body),
             )
             .await?;
-        Ok(CheckRunId(field_u64(&a.json(&path)?, &path, "id")?))
+        Ok(started_run(&a.json(&path)?, &path)?)
+    }
+
+    async fn post_status(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        sha: &Sha,
+        status: &CommitStatus,
+    ) -> Result<(), ForgeError> {
+        let mut body = json!({
+            "state": status.state,
+            "context": status.context,
+            "description": cut(&status.description, 140),
+        });
+        if let Some(u) = &status.target_url {
+            body["target_url"] = json!(u);
+        }
+        self.request(
+            As::Installation(inst),
+            Method::POST,
+            &self.repo_url(repo, &format!("/statuses/{sha}")),
+            Some(&body),
+        )
+        .await?;
+        Ok(())
     }
 
     async fn complete_check_run(

@@ -2,12 +2,12 @@
 //! config, the head diffed against the base, and the check run (conclusion, output, annotations)
 //! and sticky comment that say so. Pure: two snapshots in, values out.
 
-use crate::checks::run::{CheckOptions, CheckReport, check, load_config};
+use crate::checks::run::{CheckOptions, CheckReport, Reported, check, load_config};
 use crate::checks::{Finding, Severity};
 use crate::diff::DiffReport;
 use crate::diff::run::{DiffOptions, changed_files, diff_snapshots};
 use crate::repo::Snapshot;
-use crate::repo::config::REPO_FILE;
+use crate::repo::config::{REPO_FILE, RepoConfig};
 use crate::report::annotations::{Annotation, annotations};
 use crate::report::markdown::{self, CheckRunOutput, ReportContext};
 
@@ -48,6 +48,26 @@ pub struct ReviewInput<'a> {
     pub head_label: &'a str,
     /// Worker threads for rendering (0: one per core).
     pub threads: usize,
+    /// For a push: the branch pushed to and the repository's default branch. A push to the
+    /// deploy branch (`deploy.branch`, default the default branch) checks every target, not only
+    /// the affected ones, and yields a verdict per environment for the deploy approvals.
+    pub push: Option<PushedBranch<'a>>,
+}
+
+/// The branch a push went to.
+#[derive(Debug, Clone, Copy)]
+pub struct PushedBranch<'a> {
+    pub branch: &'a str,
+    pub default_branch: &'a str,
+}
+
+/// Whether an environment of a deploy-branch commit passed Warden's gates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentVerdict {
+    pub environment: String,
+    pub passed: bool,
+    /// One line for the status description (at most 140 characters).
+    pub reason: String,
 }
 
 /// Everything a pull request's review posts.
@@ -61,6 +81,8 @@ pub struct Review {
     pub annotations: Vec<Annotation>,
     /// The sticky comment's body (how much diff it shows follows `comments.diff`).
     pub comment: String,
+    /// For a push to the deploy branch: one verdict per environment, in config order.
+    pub approvals: Option<Vec<EnvironmentVerdict>>,
 }
 
 /// Review a change: check the head with the base's config, diff the affected targets.
@@ -83,10 +105,14 @@ pub fn review(input: &ReviewInput<'_>) -> Review {
         let (_, head_problems) = load_config(input.head, input.org_config);
         config_findings.extend(head_problems);
     }
-    let changed = changed_files(input.base, input.head);
+    let deploy_push = input
+        .push
+        .is_some_and(|p| p.branch == config.deploy.branch.as_deref().unwrap_or(p.default_branch));
+    // A deploy approval vouches for the whole environment, so every target is checked.
+    let changed = (!deploy_push).then(|| changed_files(input.base, input.head));
     let check_opts = CheckOptions {
         environment: None,
-        changed: Some(changed),
+        changed,
         repo_name: input.repo_name.to_string(),
         threads: input.threads,
     };
@@ -112,7 +138,9 @@ pub fn review(input: &ReviewInput<'_>) -> Review {
     } else {
         Conclusion::Success
     };
+    let approvals = deploy_push.then(|| verdicts(&check, &config));
     Review {
+        approvals,
         output: markdown::check_run(&check, &diff, &ctx),
         annotations: annotations(&check),
         comment: markdown::comment(&check, &diff, &ctx),
@@ -120,4 +148,82 @@ pub fn review(input: &ReviewInput<'_>) -> Review {
         diff,
         conclusion,
     }
+}
+
+/// One verdict per environment: the configured ones in order, then any others targets named.
+/// An environment passes when it has a target, every target rendered and no unsuppressed error
+/// finding is about it or about the repo as a whole (config, policies).
+pub fn verdicts(check: &CheckReport, config: &RepoConfig) -> Vec<EnvironmentVerdict> {
+    let mut names: Vec<String> = config.environments.iter().map(|e| e.name.clone()).collect();
+    for t in &check.targets {
+        if !names.contains(&t.target.environment) {
+            names.push(t.target.environment.clone());
+        }
+    }
+    names
+        .into_iter()
+        .map(|env| {
+            let targets: Vec<_> = check
+                .targets
+                .iter()
+                .filter(|t| t.target.environment == env)
+                .collect();
+            let broken: Vec<&str> = targets
+                .iter()
+                .filter(|t| t.error.is_some())
+                .map(|t| t.target.dir.as_str())
+                .collect();
+            let errors: Vec<&Reported> = check
+                .findings
+                .iter()
+                .filter(|f| !f.suppressed && f.severity == Severity::Error)
+                .filter(|f| f.environment.as_deref().is_none_or(|e| e == env))
+                .collect();
+            let (passed, reason) = if targets.is_empty() {
+                (
+                    false,
+                    format!("no target of {env} was found in this commit"),
+                )
+            } else if !broken.is_empty() {
+                (false, format!("does not render: {}", broken.join(", ")))
+            } else if !errors.is_empty() {
+                let mut rules: Vec<&str> = errors.iter().map(|f| f.rule.as_str()).collect();
+                rules.sort_unstable();
+                rules.dedup();
+                (
+                    false,
+                    format!(
+                        "{} error finding{}: {}",
+                        errors.len(),
+                        if errors.len() == 1 { "" } else { "s" },
+                        rules.join(", ")
+                    ),
+                )
+            } else {
+                (
+                    true,
+                    format!(
+                        "{} target{} checked, no error finding",
+                        targets.len(),
+                        if targets.len() == 1 { "" } else { "s" }
+                    ),
+                )
+            };
+            EnvironmentVerdict {
+                environment: env,
+                passed,
+                reason: cut_description(&reason),
+            }
+        })
+        .collect()
+}
+
+/// Cut to a status description's 140 characters, with `…` when cut.
+fn cut_description(s: &str) -> String {
+    if s.chars().count() <= 140 {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(139).collect();
+    out.push('…');
+    out
 }
