@@ -3,6 +3,7 @@
 //! The pure core (no network, no clock, no globals) lives in [`yaml`], [`manifest`] and
 //! [`kustomize`]; later layers (checks, diff, report, the GitHub App) build on them.
 
+pub mod agent;
 pub mod app;
 pub mod checks;
 

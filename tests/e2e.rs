@@ -20,7 +20,7 @@ use warden::demo::{RunningWarden, completed_run, start_warden};
 use warden::github::client::{ClientOptions, GitHubClient};
 use warden::github::ids::{InstallationId, PrNumber, RepoId, Sha};
 use warden::report::markdown::STICKY_MARKER;
-use warden::signal::Signer;
+use warden::signal::{Claim, Keyring, Signer};
 use warden::sim::{CheckRunView, Sim, SimOptions};
 
 /// The key the end-to-end Warden signs deploy approvals with.
@@ -116,6 +116,15 @@ async fn world_with(warden_secret: &str) -> World {
         completed_run(&sim, repo, &main, WAIT)
             .await
             .expect("the deploy branch's first commit is checked");
+        // ... and its two environments approved (statuses follow the check run).
+        let deadline = Instant::now() + WAIT;
+        while sim.statuses(repo, &main).len() < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "main's approvals were not posted"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     World {
         sim,
@@ -515,6 +524,30 @@ async fn a_push_to_the_deploy_branch_checks_the_pushed_commit() {
         .expect("commit");
     let run = w.run(&head).await;
     assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:?}");
+    // Each environment of the pushed commit is approved, signed by Warden's key.
+    let deadline = Instant::now() + WAIT;
+    while w.sim.statuses(w.repo, &head).len() < 2 {
+        assert!(Instant::now() < deadline, "no approvals on {head}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ring = Keyring::from(&Signer::from_seed(&SIGNING_SEED));
+    let now = warden::github::client::now_unix();
+    for s in w.sim.statuses(w.repo, &head) {
+        let env = s
+            .context
+            .strip_prefix("warden/approve/")
+            .expect("an approval");
+        let claim = Claim::new("acme/gitops", w.repo.0, head.as_str(), env).unwrap();
+        assert_eq!(s.state, "success", "{s:?}");
+        ring.verify(
+            &claim,
+            s.description.as_deref().unwrap_or(""),
+            now,
+            Some(600),
+        )
+        .unwrap_or_else(|e| panic!("{env}: {e}"));
+        assert!(s.target_url.is_some_and(|u| u.contains("/runs/")));
+    }
     // A push to another branch with no pull request is not checked.
     let other = w
         .sim

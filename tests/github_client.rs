@@ -563,11 +563,18 @@ async fn annotations_go_fifty_per_request() {
     })
     .await;
     let c = client(&url);
-    let id = c.start_check_run(INST, &repo(), &sha('d')).await.unwrap();
+    let id = c
+        .start_check_run(INST, &repo(), &sha('d'))
+        .await
+        .unwrap()
+        .id;
     assert_eq!(id, CheckRunId(99));
     // A run a killed process left in progress is taken over, not duplicated.
     assert_eq!(
-        c.start_check_run(INST, &repo(), &sha('f')).await.unwrap(),
+        c.start_check_run(INST, &repo(), &sha('f'))
+            .await
+            .unwrap()
+            .id,
         CheckRunId(55)
     );
     assert_eq!(mock.count("POST", "/repos/acme/gitops/check-runs"), 1);

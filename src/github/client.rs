@@ -134,8 +134,11 @@ pub enum As {
     App,
     /// An installation (its token).
     Installation(InstallationId),
-    /// Nobody (a URL that carries its own credentials).
+    /// Nobody (a URL that carries its own credentials, or a public repository).
     Anonymous,
+    /// The client's own token (`GitHubClient::with_token`), or nobody when it has none: how
+    /// `warden-agent` reads its repository and reports back.
+    Token,
 }
 
 /// An answer.
@@ -175,7 +178,10 @@ pub struct GitHubClient {
     api: String,
     origin: String,
     app_id: u64,
-    key: AppKey,
+    /// The App's key (`None` for a token client).
+    key: Option<AppKey>,
+    /// A token that is not the App's (`warden-agent`'s).
+    token: Option<SecretString>,
     pub(crate) opts: ClientOptions,
     tokens: moka::future::Cache<InstallationId, Token>,
     /// (ETag, body, `Link` header) of the last 200 per (installation, URL).
@@ -307,11 +313,31 @@ impl GitHubClient {
         private_key: SecretString,
         opts: ClientOptions,
     ) -> Result<GitHubClient, GitHubError> {
+        let key = AppKey::from_pem(&private_key)?;
+        GitHubClient::build(api_url, app_id, Some(key), None, opts)
+    }
+
+    /// A client that is not an App: requests made [`As::Token`] carry `token` (a fine-grained
+    /// or installation token), or nothing when it is `None` (public repositories).
+    pub fn with_token(
+        api_url: &str,
+        token: Option<SecretString>,
+        opts: ClientOptions,
+    ) -> Result<GitHubClient, GitHubError> {
+        GitHubClient::build(api_url, 0, None, token, opts)
+    }
+
+    fn build(
+        api_url: &str,
+        app_id: u64,
+        key: Option<AppKey>,
+        token: Option<SecretString>,
+        opts: ClientOptions,
+    ) -> Result<GitHubClient, GitHubError> {
         let api = api_url.trim_end_matches('/').to_string();
         let origin = origin_of(&api)
             .filter(|_| api.starts_with("http://") || api.starts_with("https://"))
             .ok_or_else(|| GitHubError::Url(format!("{api:?} is not an http(s) URL")))?;
-        let key = AppKey::from_pem(&private_key)?;
         let http = Octocrab::builder()
             .base_uri(api.as_str())
             .map_err(|e| GitHubError::Url(format!("{api:?}: {e}")))?
@@ -326,6 +352,7 @@ impl GitHubClient {
             origin,
             app_id,
             key,
+            token,
             opts,
             tokens: moka::future::Cache::builder().max_capacity(10_000).build(),
             etags: moka::future::Cache::builder()
@@ -403,7 +430,14 @@ impl GitHubClient {
     async fn auth_header(&self, who: As) -> Result<Option<HeaderValue>, GitHubError> {
         let secret = match who {
             As::Anonymous => return Ok(None),
-            As::App => self.key.jwt(self.app_id, now_unix())?,
+            As::App => match &self.key {
+                Some(k) => k.jwt(self.app_id, now_unix())?,
+                None => return Err(GitHubError::Key("this client has no App key".into())),
+            },
+            As::Token => match &self.token {
+                Some(t) => t.clone(),
+                None => return Ok(None),
+            },
             As::Installation(inst) => Box::pin(self.token(inst)).await?,
         };
         let mut v = HeaderValue::from_str(&format!("Bearer {}", secret.expose_secret()))

@@ -261,6 +261,11 @@ pub enum Refusal {
     Stale { age_secs: u64, max_age_secs: u64 },
     #[error("signed {ahead_secs} s in the future")]
     FromFuture { ahead_secs: u64 },
+    #[error(
+        "approved, but not ahead of the deployed commit {deployed} (a replayed approval of an \
+         older commit; roll back by committing a revert)"
+    )]
+    NotAhead { deployed: String },
 }
 
 impl Refusal {
@@ -272,6 +277,7 @@ impl Refusal {
             Refusal::BadSignature => "bad-signature",
             Refusal::Stale { .. } => "stale",
             Refusal::FromFuture { .. } => "future",
+            Refusal::NotAhead { .. } => "not-ahead",
         }
     }
 }

@@ -1,0 +1,389 @@
+//! `warden-agent`'s configuration, from the environment. Every problem names its variable and
+//! never echoes the token.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::github::ids::RepoName;
+use crate::signal::Keyring;
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct AgentConfigError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+fn err(key: &'static str, message: impl Into<String>) -> AgentConfigError {
+    AgentConfigError {
+        key,
+        message: message.into(),
+    }
+}
+
+/// What the agent does with an approved commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Write the rendered objects to standard output (a dry run).
+    Print,
+}
+
+/// Every variable, for `--help`.
+pub const KEYS: &[(&str, &str)] = &[
+    (
+        "WARDEN_GITHUB_API_URL",
+        "GitHub's API (default https://api.github.com)",
+    ),
+    (
+        "WARDEN_AGENT_REPO",
+        "the config repository, owner/name (required)",
+    ),
+    (
+        "WARDEN_AGENT_BRANCH",
+        "the deploy branch it follows (default main)",
+    ),
+    (
+        "WARDEN_AGENT_ENVIRONMENT",
+        "the environment whose approvals it deploys (required)",
+    ),
+    (
+        "WARDEN_AGENT_PATH",
+        "the overlay to render, relative to the repository root (required)",
+    ),
+    (
+        "WARDEN_AGENT_PUBLIC_KEYS",
+        "a PEM file with Warden's public key(s) (required)",
+    ),
+    (
+        "WARDEN_AGENT_TOKEN",
+        "a token for private repositories and for reporting back (optional)",
+    ),
+    ("WARDEN_AGENT_MODE", "print (default print)"),
+    (
+        "WARDEN_AGENT_INTERVAL",
+        "time between passes: 30s, 5m, 1h (default 60s)",
+    ),
+    (
+        "WARDEN_AGENT_MAX_AGE",
+        "approvals older than this are stale (default 30d)",
+    ),
+    (
+        "WARDEN_AGENT_DEPTH",
+        "how many of the branch's newest commits it looks at (default 20)",
+    ),
+    (
+        "WARDEN_AGENT_STATE_FILE",
+        "print mode: where the deployed commit is remembered across restarts",
+    ),
+    (
+        "WARDEN_AGENT_LISTEN",
+        "address of /healthz, /readyz and /metrics (default 0.0.0.0:9090)",
+    ),
+];
+
+/// Everything the agent needs.
+#[derive(Debug)]
+pub struct AgentConfig {
+    pub api_url: String,
+    pub repo: RepoName,
+    pub branch: String,
+    pub environment: String,
+    /// Repo-relative, no leading `/`, no `..`.
+    pub path: String,
+    pub keys: Keyring,
+    pub token: Option<SecretString>,
+    pub mode: Mode,
+    pub interval: Duration,
+    pub max_age: Duration,
+    pub depth: usize,
+    pub state_file: Option<PathBuf>,
+    pub listen: SocketAddr,
+}
+
+/// `90`, `90s`, `15m`, `1h`, `30d`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+impl AgentConfig {
+    /// From `env` (such as `std::env::var`) and `read` for the key file.
+    pub fn load(
+        env: &dyn Fn(&str) -> Option<String>,
+        read: &dyn Fn(&str) -> std::io::Result<String>,
+    ) -> Result<AgentConfig, AgentConfigError> {
+        let get = |k: &str| {
+            env(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let api_url = get("WARDEN_GITHUB_API_URL")
+            .unwrap_or_else(|| "https://api.github.com".into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            return Err(err(
+                "WARDEN_GITHUB_API_URL",
+                format!("{api_url:?} is not an http(s) URL"),
+            ));
+        }
+        let repo = get("WARDEN_AGENT_REPO").ok_or_else(|| {
+            err(
+                "WARDEN_AGENT_REPO",
+                "missing: the config repository, owner/name",
+            )
+        })?;
+        let repo = RepoName::parse(&repo).map_err(|e| err("WARDEN_AGENT_REPO", e.to_string()))?;
+        let branch = get("WARDEN_AGENT_BRANCH").unwrap_or_else(|| "main".into());
+        if branch.contains("..") || branch.starts_with('/') || branch.contains(char::is_whitespace)
+        {
+            return Err(err(
+                "WARDEN_AGENT_BRANCH",
+                format!("{branch:?} is not a branch name"),
+            ));
+        }
+        let environment = get("WARDEN_AGENT_ENVIRONMENT").ok_or_else(|| {
+            err(
+                "WARDEN_AGENT_ENVIRONMENT",
+                "missing: the environment whose approvals this agent deploys",
+            )
+        })?;
+        if environment.is_empty()
+            || environment.len() > 63
+            || !environment
+                .bytes()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+        {
+            return Err(err(
+                "WARDEN_AGENT_ENVIRONMENT",
+                format!("{environment:?} is not an environment name ([a-z0-9-], at most 63)"),
+            ));
+        }
+        let path = get("WARDEN_AGENT_PATH").ok_or_else(|| {
+            err(
+                "WARDEN_AGENT_PATH",
+                "missing: the overlay to render, such as overlays/production",
+            )
+        })?;
+        let path = path.trim_matches('/').to_string();
+        if path
+            .split('/')
+            .any(|p| p == ".." || p.is_empty() && !path.is_empty())
+        {
+            return Err(err(
+                "WARDEN_AGENT_PATH",
+                format!("{path:?} must be a path inside the repository"),
+            ));
+        }
+        let path = if path.is_empty() { ".".into() } else { path };
+        let keys_path = get("WARDEN_AGENT_PUBLIC_KEYS").ok_or_else(|| {
+            err(
+                "WARDEN_AGENT_PUBLIC_KEYS",
+                "missing: a PEM file with Warden's public key (`warden keygen` writes it)",
+            )
+        })?;
+        let text = read(&keys_path).map_err(|e| {
+            err(
+                "WARDEN_AGENT_PUBLIC_KEYS",
+                format!("cannot read {keys_path}: {e}"),
+            )
+        })?;
+        let keys = Keyring::from_pem(&text, &keys_path)
+            .map_err(|e| err("WARDEN_AGENT_PUBLIC_KEYS", e.to_string()))?;
+        let token = get("WARDEN_AGENT_TOKEN").map(SecretString::from);
+        let mode = match get("WARDEN_AGENT_MODE").as_deref() {
+            None | Some("print") => Mode::Print,
+            Some(m @ ("apply" | "argocd" | "flux")) => {
+                return Err(err(
+                    "WARDEN_AGENT_MODE",
+                    format!(
+                        "{m} needs the Kubernetes API client, which this build does not have yet; \
+                         use print"
+                    ),
+                ));
+            }
+            Some(other) => {
+                return Err(err(
+                    "WARDEN_AGENT_MODE",
+                    format!("{other:?} is not one of apply, argocd, flux, print"),
+                ));
+            }
+        };
+        let duration = |key: &'static str, default: u64, min: u64| -> Result<Duration, _> {
+            match get(key) {
+                None => Ok(Duration::from_secs(default)),
+                Some(v) => parse_duration(&v)
+                    .filter(|d| d.as_secs() >= min)
+                    .ok_or_else(|| {
+                        err(
+                            key,
+                            format!("{v:?} is not a duration of at least {min}s (30s, 5m, 1h, 7d)"),
+                        )
+                    }),
+            }
+        };
+        let interval = duration("WARDEN_AGENT_INTERVAL", 60, 1)?;
+        let max_age = duration("WARDEN_AGENT_MAX_AGE", 30 * 86_400, 60)?;
+        let depth = match get("WARDEN_AGENT_DEPTH") {
+            None => 20,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| {
+                    err(
+                        "WARDEN_AGENT_DEPTH",
+                        format!("{v:?} is not a number from 1 to 100"),
+                    )
+                })?,
+        };
+        let listen = get("WARDEN_AGENT_LISTEN").unwrap_or_else(|| "0.0.0.0:9090".into());
+        let listen = listen.parse::<SocketAddr>().map_err(|_| {
+            err(
+                "WARDEN_AGENT_LISTEN",
+                format!("{listen:?} is not an address such as 0.0.0.0:9090"),
+            )
+        })?;
+        Ok(AgentConfig {
+            api_url,
+            repo,
+            branch,
+            environment,
+            path,
+            keys,
+            token,
+            mode,
+            interval,
+            max_age,
+            depth,
+            state_file: get("WARDEN_AGENT_STATE_FILE").map(PathBuf::from),
+            listen,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEY: &str = "-----BEGIN PUBLIC KEY-----\n\
+MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n\
+-----END PUBLIC KEY-----\n";
+
+    fn load(vars: &[(&str, &str)]) -> Result<AgentConfig, AgentConfigError> {
+        let mut env: HashMap<String, String> = [
+            ("WARDEN_AGENT_REPO", "acme/gitops"),
+            ("WARDEN_AGENT_ENVIRONMENT", "production"),
+            ("WARDEN_AGENT_PATH", "overlays/production"),
+            ("WARDEN_AGENT_PUBLIC_KEYS", "/keys.pem"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in vars {
+            env.insert(k.to_string(), v.to_string());
+        }
+        AgentConfig::load(&|k| env.get(k).cloned(), &|p| {
+            if p == "/keys.pem" {
+                Ok(KEY.into())
+            } else {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file",
+                ))
+            }
+        })
+    }
+
+    #[test]
+    fn defaults_fill_in_what_is_not_set() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.api_url, "https://api.github.com");
+        assert_eq!(c.branch, "main");
+        assert_eq!(c.path, "overlays/production");
+        assert_eq!(c.mode, Mode::Print);
+        assert_eq!(c.interval, Duration::from_secs(60));
+        assert_eq!(c.max_age, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.depth, 20);
+        assert_eq!(c.keys.key_ids().len(), 1);
+        assert!(c.token.is_none());
+    }
+
+    #[test]
+    fn each_problem_names_its_variable() {
+        for (vars, key, says) in [
+            (
+                vec![("WARDEN_AGENT_REPO", "")],
+                "WARDEN_AGENT_REPO",
+                "missing",
+            ),
+            (
+                vec![("WARDEN_AGENT_REPO", "acme")],
+                "WARDEN_AGENT_REPO",
+                "owner/name",
+            ),
+            (
+                vec![("WARDEN_AGENT_ENVIRONMENT", "Prod")],
+                "WARDEN_AGENT_ENVIRONMENT",
+                "not an environment",
+            ),
+            (
+                vec![("WARDEN_AGENT_PATH", "../secrets")],
+                "WARDEN_AGENT_PATH",
+                "inside the repository",
+            ),
+            (
+                vec![("WARDEN_AGENT_PUBLIC_KEYS", "/nope.pem")],
+                "WARDEN_AGENT_PUBLIC_KEYS",
+                "cannot read /nope.pem",
+            ),
+            (
+                vec![("WARDEN_AGENT_MODE", "yolo")],
+                "WARDEN_AGENT_MODE",
+                "not one of",
+            ),
+            (
+                vec![("WARDEN_AGENT_INTERVAL", "soon")],
+                "WARDEN_AGENT_INTERVAL",
+                "not a duration",
+            ),
+            (
+                vec![("WARDEN_AGENT_DEPTH", "1000")],
+                "WARDEN_AGENT_DEPTH",
+                "1 to 100",
+            ),
+            (
+                vec![("WARDEN_GITHUB_API_URL", "ftp://x")],
+                "WARDEN_GITHUB_API_URL",
+                "not an http(s) URL",
+            ),
+        ] {
+            let e = load(&vars).unwrap_err();
+            assert_eq!(e.key, key, "{vars:?}");
+            assert!(e.message.contains(says), "{vars:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_token_is_never_shown() {
+        let c = load(&[("WARDEN_AGENT_TOKEN", "ghp_secret123")]).unwrap();
+        assert!(!format!("{c:?}").contains("ghp_secret123"));
+    }
+}
