@@ -253,7 +253,16 @@ fn not_found(op: Option<&'static str>) -> Out {
 /// Who made a request.
 enum Caller {
     App,
-    Installation { inst: u64, token: String },
+    Installation {
+        inst: u64,
+        token: String,
+    },
+    /// A person's token (`Sim::user_token`): every repository.
+    User {
+        token: String,
+    },
+    /// No Authorization header: reads of public repositories only.
+    Anonymous,
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -297,12 +306,18 @@ fn verify_jwt(inner: &Inner, token: &str) -> Result<(), String> {
 
 fn caller(inner: &Inner, st: &State, headers: &HeaderMap, app: bool) -> Result<Caller, Out> {
     let Some(tok) = bearer(headers) else {
-        return Err(error(None, 401, "Requires authentication"));
+        if app {
+            return Err(error(None, 401, "Requires authentication"));
+        }
+        return Ok(Caller::Anonymous);
     };
     if app {
         return verify_jwt(inner, &tok)
             .map(|()| Caller::App)
             .map_err(|m| error(None, 401, &m));
+    }
+    if st.user_tokens.contains_key(&tok) {
+        return Ok(Caller::User { token: tok });
     }
     match st.tokens.get(&tok) {
         Some(t) if t.expires > now() => Ok(Caller::Installation {
@@ -592,7 +607,9 @@ fn dispatch(
     };
     let key = match &who {
         Caller::App => Some(format!("app-{}", inner.opts.app_id)),
-        Caller::Installation { token, .. } => Some(token.clone()),
+        Caller::Installation { token, .. } | Caller::User { token } => Some(token.clone()),
+        // GitHub counts unauthenticated requests per address.
+        Caller::Anonymous => Some("anonymous".into()),
     };
     let o = match (&who, m, s.as_slice()) {
         (Caller::App, "GET", ["app"]) => out("GET /app", 200, app_json(inner)),
@@ -716,6 +733,23 @@ fn dispatch(
                 Some(id) => repo_route(inner, st, id, m, rest, query, body),
             }
         }
+        (Caller::User { .. }, _, ["repos", owner, name, rest @ ..]) => {
+            match st.repo_by_name(&format!("{owner}/{name}")).map(|r| r.id) {
+                None => not_found(None),
+                Some(id) => repo_route(inner, st, id, m, rest, query, body),
+            }
+        }
+        (Caller::Anonymous, "GET", ["repos", owner, name, rest @ ..]) => {
+            match st
+                .repo_by_name(&format!("{owner}/{name}"))
+                .filter(|r| !r.private)
+                .map(|r| r.id)
+            {
+                None => not_found(None),
+                Some(id) => repo_route(inner, st, id, m, rest, query, body),
+            }
+        }
+        (Caller::Anonymous, _, _) => error(None, 401, "Requires authentication"),
         _ => not_found(None),
     };
     (o, key)
@@ -1013,6 +1047,20 @@ fn repo_route(
                     )
                 }
             }
+        }
+        ("GET", ["commits"]) => {
+            let op = "GET /repos/{owner}/{repo}/commits";
+            let r = &st.repos[&id];
+            let from = query_param(query, "sha")
+                .map(decode)
+                .unwrap_or_else(|| r.default_branch.clone());
+            let Some(tip) = r.git.resolve(&from) else {
+                return not_found(Some(op));
+            };
+            let shas = r.git.log(&tip).unwrap_or_default();
+            let items = shas.iter().map(|c| commit_json(inner, r, c)).collect();
+            let sha_q = query_param(query, "sha").unwrap_or("");
+            listed(op, items, &format!("{api}/commits?sha={sha_q}"), query)
         }
         ("GET", ["commits", reference @ ..]) if !reference.is_empty() => {
             let op = "GET /repos/{owner}/{repo}/commits/{ref}";

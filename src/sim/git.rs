@@ -274,6 +274,25 @@ impl GitRepo {
             .and_then(|s| Sha::parse(&s).ok())
     }
 
+    /// The commits reachable from `tip`, newest first (as `git log` lists them).
+    pub fn log(&self, tip: &Sha) -> io::Result<Vec<Sha>> {
+        let out = self.text(&["rev-list", tip.as_str()])?;
+        Ok(out
+            .lines()
+            .filter_map(|l| Sha::parse(l.trim()).ok())
+            .collect())
+    }
+
+    /// Point `branch` at `sha` (a force push).
+    pub fn set_branch(&self, branch: &str, sha: &Sha) -> io::Result<()> {
+        self.run(
+            &["update-ref", &format!("refs/heads/{branch}"), sha.as_str()],
+            None,
+            &[],
+        )
+        .map(|_| ())
+    }
+
     /// Commits in `head` not in `base`, oldest first.
     pub fn commits_between(&self, base: &Sha, head: &Sha) -> io::Result<Vec<Sha>> {
         let out = self.text(&["rev-list", "--reverse", &format!("{base}..{head}")])?;

@@ -273,7 +273,7 @@ pub fn pushed(
         "after": after.as_str(),
         "created": before.is_none(),
         "deleted": false,
-        "forced": false,
+        "forced": before.as_ref().is_some_and(|b| r.git.merge_base(b, after).as_ref() != Some(b)),
         "base_ref": null,
         "compare": format!("https://github.com/{}/compare/{}", r.name, after.short()),
         "commits": [commit.clone()],

@@ -238,6 +238,8 @@ pub(crate) struct State {
     pub comments: BTreeMap<u64, Comment>,
     pub statuses: Vec<Status>,
     pub tokens: HashMap<String, Token>,
+    /// Personal tokens (token → login), good for every repository.
+    pub user_tokens: HashMap<String, String>,
     /// Rate-limit use per token (or per App for JWT requests).
     pub used: HashMap<String, u32>,
     pub codeload_tokens: HashMap<String, (u64, Sha, u64)>,
@@ -542,6 +544,35 @@ impl Sim {
         message: &str,
     ) -> std::io::Result<Sha> {
         self.commit_with(repo, branch, changes, false, message)
+    }
+
+    /// Force-push `branch` to `sha` (an existing commit); sends `push` with `forced`.
+    pub fn force_push(&self, repo: RepoId, branch: &str, sha: &Sha) -> std::io::Result<()> {
+        let mut st = self.inner.lock();
+        let r = st
+            .repos
+            .get(&repo.0)
+            .ok_or_else(|| std::io::Error::other(format!("no repository {repo}")))?;
+        let before = r.git.branch(branch);
+        r.git.set_branch(branch, sha)?;
+        hooks::pushed(&self.inner, &mut st, repo.0, branch, before, sha);
+        Ok(())
+    }
+
+    /// A personal access token of `login`, good for every repository (reads, statuses): what
+    /// a person, or an agent given a person's token, calls the API with.
+    pub fn user_token(&self, login: &str) -> String {
+        let token = format!(
+            "ghp_{}",
+            (0..36)
+                .map(|_| fastrand::alphanumeric())
+                .collect::<String>()
+        );
+        self.inner
+            .lock()
+            .user_tokens
+            .insert(token.clone(), login.to_string());
+        token
     }
 
     /// Replace `branch`'s tree with the files under `dir`.
