@@ -88,7 +88,9 @@ enum Command {
     /// WARDEN_PRIVATE_KEY_PATH, WARDEN_WEBHOOK_SECRET, WARDEN_GITHUB_API_URL (default
     /// https://api.github.com), WARDEN_LISTEN (default 0.0.0.0:3000), WARDEN_DATA_DIR (default
     /// ./warden-data, the embedded state), WARDEN_WORKERS (default 4), WARDEN_RECONCILE_INTERVAL
-    /// (default 10m). A missing or bad value stops start-up with a message naming it.
+    /// (default 10m), WARDEN_SIGNING_KEY_PATH (the `warden keygen` key that signs deploy
+    /// approvals; without it none are posted). A missing or bad value stops start-up with a
+    /// message naming it.
     ///
     /// Routes: POST /webhook, GET /healthz, GET /readyz, GET /metrics. Logs are JSON lines on
     /// standard error (RUST_LOG sets the level, default info). SIGTERM or Ctrl-C stops it;
