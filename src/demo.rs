@@ -98,10 +98,25 @@ pub struct DemoPull {
     pub elapsed: Duration,
 }
 
+/// The deploy half of the demo: the Renovate PR merged, the merge commit approved per
+/// environment, and `warden-agent` (print mode, in this process) deploying it to staging.
+pub struct DemoDeploy {
+    pub merged: Sha,
+    /// (environment, state, description) of each `warden/approve/*` status.
+    pub approvals: Vec<(String, String, String)>,
+    pub key_id: String,
+    /// What the agent's pass did.
+    pub agent: String,
+    /// The images in what the agent rendered.
+    pub images: Vec<String>,
+    pub objects: usize,
+}
+
 /// Everything the demo shows.
 pub struct DemoReport {
     pub repo: String,
     pub pulls: Vec<DemoPull>,
+    pub deploy: DemoDeploy,
 }
 
 /// Wait until the `warden` check run on `head` is completed.
@@ -154,6 +169,7 @@ pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoErro
     ))
     .await?;
     let data = tempfile::tempdir()?;
+    let signer = Arc::new(random_signer()?);
     let warden = start_warden(
         tokio::net::TcpListener::bind("127.0.0.1:0").await?,
         WardenSetup {
@@ -170,7 +186,7 @@ pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoErro
             threads,
             reconcile_interval: Duration::from_secs(600),
             client: ClientOptions::default(),
-            signer: Some(std::sync::Arc::new(random_signer()?)),
+            signer: Some(signer.clone()),
         },
     )
     .await?;
@@ -251,12 +267,143 @@ pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoErro
             elapsed,
         });
     }
+    let deploy = deploy(&sim, repo, pulls[0].number, &signer).await?;
     warden.stop().await?;
     sim.shutdown().await;
     Ok(DemoReport {
         repo: "acme/gitops".into(),
         pulls,
+        deploy,
     })
+}
+
+/// Merge the Renovate PR (as a maintainer), wait for Warden's approvals on the merge commit,
+/// then run one pass of `warden-agent` for staging in print mode.
+async fn deploy(
+    sim: &Sim,
+    repo: RepoId,
+    pr: PrNumber,
+    signer: &crate::signal::Signer,
+) -> Result<DemoDeploy, DemoError> {
+    use crate::agent::config::AgentConfig;
+    use crate::agent::{Agent, PassOutcome, PrintDeployer};
+    use crate::github::client::{As, GitHubClient};
+    let token = sim.user_token("maintainer");
+    let client = GitHubClient::with_token(
+        &sim.url(),
+        Some(SecretString::from(token.clone())),
+        ClientOptions::default(),
+    )
+    .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let merged = client
+        .request(
+            As::Token,
+            http::Method::PUT,
+            &client.url(&format!("/repos/acme/gitops/pulls/{pr}/merge")),
+            Some(&serde_json::json!({"merge_method": "squash"})),
+        )
+        .await
+        .map_err(|e| DemoError::Setup(e.to_string()))?
+        .json("PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge")
+        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let merged = Sha::parse(merged["sha"].as_str().unwrap_or_default())
+        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    completed_run(sim, repo, &merged, Duration::from_secs(120)).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let approvals = loop {
+        let a: Vec<(String, String, String)> = sim
+            .statuses(repo, &merged)
+            .into_iter()
+            .filter_map(|s| {
+                let env = s.context.strip_prefix("warden/approve/")?.to_string();
+                Some((env, s.state, s.description.unwrap_or_default()))
+            })
+            .collect();
+        if a.len() >= 2 {
+            break a;
+        }
+        if Instant::now() > deadline {
+            return Err(DemoError::Timeout("the deploy approvals".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let keys = tempfile::NamedTempFile::new()?;
+    std::fs::write(keys.path(), signer.public_pem())?;
+    let vars = [
+        ("WARDEN_GITHUB_API_URL", sim.url()),
+        ("WARDEN_AGENT_REPO", "acme/gitops".to_string()),
+        ("WARDEN_AGENT_ENVIRONMENT", "staging".to_string()),
+        ("WARDEN_AGENT_PATH", "overlays/staging".to_string()),
+        (
+            "WARDEN_AGENT_PUBLIC_KEYS",
+            keys.path().display().to_string(),
+        ),
+        ("WARDEN_AGENT_TOKEN", token),
+    ];
+    let config = AgentConfig::load(
+        &|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()),
+        &|p| std::fs::read_to_string(p),
+    )
+    .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let agent_client = GitHubClient::with_token(
+        &config.api_url,
+        config.token.clone(),
+        ClientOptions::default(),
+    )
+    .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let printed = SharedBuf::default();
+    let deployer = PrintDeployer::new(
+        Box::new(printed.clone()),
+        None,
+        "warden-agent: acme/gitops overlays/staging (staging)".into(),
+    );
+    let agent = Agent::new(config, agent_client, deployer);
+    let agent_line = match agent.pass().await {
+        Ok(PassOutcome::Deployed(sha)) => format!("deployed {} to staging", sha.short()),
+        Ok(other) => format!("did not deploy: {other:?}"),
+        Err(e) => format!("failed: {e}"),
+    };
+    let text = printed.text();
+    let objects = text.matches("\nkind: ").count() + usize::from(text.starts_with("kind: "));
+    let images = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("image: "))
+        .map(str::to_string)
+        .collect();
+    Ok(DemoDeploy {
+        merged,
+        approvals,
+        key_id: signer.key_id().to_string(),
+        agent: agent_line,
+        images,
+        objects,
+    })
+}
+
+/// A writer the demo reads back.
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedBuf {
+    fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
 }
 
 /// The demo's output: per pull request, the check run's conclusion, title, summary,
@@ -320,5 +467,26 @@ pub fn write_text(report: &DemoReport, out: &mut dyn Write) -> std::io::Result<(
             None => writeln!(out, "No comment.\n")?,
         }
     }
+    let d = &report.deploy;
+    let rule = "━".repeat(78);
+    writeln!(out, "{rule}")?;
+    writeln!(
+        out,
+        "PR #{} merged — main is now {}: deploy approvals (signed with key {})",
+        report.pulls.first().map_or(0, |p| p.number.0),
+        d.merged.short(),
+        d.key_id
+    )?;
+    writeln!(out, "{rule}")?;
+    for (env, state, description) in &d.approvals {
+        writeln!(out, "warden/approve/{env}: {state}\n    {description}")?;
+    }
+    writeln!(
+        out,
+        "\nwarden-agent (staging, print mode): {}; {} objects rendered, images: {}",
+        d.agent,
+        d.objects,
+        d.images.join(", ")
+    )?;
     Ok(())
 }

@@ -122,7 +122,9 @@ enum Command {
     /// Starts a GitHub simulator on loopback holding a copy of the demo config repo, starts
     /// Warden as a GitHub App against it, opens two pull requests (Renovate bumping a staging
     /// image, and a change that breaks a production policy) and prints what GitHub would show
-    /// on each: the check run's conclusion, summary and annotations, and Warden's comment.
+    /// on each: the check run's conclusion, summary and annotations, and Warden's comment. Then
+    /// it merges the Renovate PR, shows the signed deploy approvals Warden posts on the merge
+    /// commit, and runs one pass of `warden-agent` (print mode) deploying it to staging.
     Demo {
         /// The config repo to load into the simulator.
         #[arg(long, default_value = "fixtures/demo", value_name = "DIR")]

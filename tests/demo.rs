@@ -1,0 +1,38 @@
+//! `warden demo` end to end: what it reports is what happened on the simulator.
+
+use std::path::Path;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_demo_checks_both_pull_requests_then_approves_and_deploys_the_merge() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let report = warden::demo::run(&dir, 2).await.expect("demo");
+    let conclusions: Vec<&str> = report
+        .pulls
+        .iter()
+        .map(|p| p.run.conclusion.as_deref().unwrap_or(""))
+        .collect();
+    assert_eq!(conclusions, ["success", "failure"]);
+    assert!(report.pulls[0].comment.is_some());
+    assert!(!report.pulls[1].run.annotations.is_empty());
+
+    let d = &report.deploy;
+    let envs: Vec<(&str, &str)> = d
+        .approvals
+        .iter()
+        .map(|(e, s, _)| (e.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(envs, [("staging", "success"), ("production", "success")]);
+    for (_, _, description) in &d.approvals {
+        assert!(
+            description.starts_with(&format!("warden1 kid={} ", d.key_id)),
+            "{description}"
+        );
+    }
+    assert_eq!(d.agent, format!("deployed {} to staging", d.merged.short()));
+    assert_eq!(d.images, ["ghcr.io/example/shop:1.5.1"]);
+    let mut text = Vec::new();
+    warden::demo::write_text(&report, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("warden/approve/production: success"));
+    assert!(text.contains("warden-agent (staging, print mode): deployed"));
+}
