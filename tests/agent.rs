@@ -469,3 +469,225 @@ async fn a_failing_environment_is_not_deployed_and_the_other_is() {
         PassOutcome::Deployed(c.clone())
     );
 }
+
+/// A recorded-behaviour fake of the Kubernetes API for one custom resource: GET returns the
+/// object, PATCH with `application/merge-patch+json` merges into it (RFC 7386) and returns it,
+/// anything else is a 404 `Status`, as the API server answers.
+#[derive(Clone, Default)]
+struct FakeKube {
+    objects: Arc<Mutex<HashMap<String, serde_json::Value>>>,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+/// (method, path, content type, body) of one request.
+type Recorded = (String, String, String, serde_json::Value);
+
+fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match patch {
+        serde_json::Value::Object(p) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let t = target.as_object_mut().unwrap();
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+impl FakeKube {
+    async fn start(&self) -> String {
+        use axum::extract::State;
+        use axum::http::{HeaderMap, Method, StatusCode, Uri};
+        async fn handle(
+            State(k): State<FakeKube>,
+            method: Method,
+            uri: Uri,
+            headers: HeaderMap,
+            body: axum::body::Bytes,
+        ) -> (StatusCode, axum::Json<serde_json::Value>) {
+            let path = uri.path().to_string();
+            let ctype = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            k.requests.lock().unwrap().push((
+                method.to_string(),
+                path.clone(),
+                ctype.clone(),
+                parsed.clone(),
+            ));
+            let mut objects = k.objects.lock().unwrap();
+            let not_found = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "reason": "NotFound", "code": 404, "message": format!("{path} not found")});
+            match (method.as_str(), objects.get_mut(&path)) {
+                ("GET", Some(o)) => (StatusCode::OK, axum::Json(o.clone())),
+                ("PATCH", Some(o)) if ctype == "application/merge-patch+json" => {
+                    merge(o, &parsed);
+                    (StatusCode::OK, axum::Json(o.clone()))
+                }
+                ("PATCH", Some(_)) => (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    axum::Json(
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 415}),
+                    ),
+                ),
+                _ => (StatusCode::NOT_FOUND, axum::Json(not_found)),
+            }
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(self.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    fn patches(&self) -> Vec<serde_json::Value> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.0 == "PATCH")
+            .map(|r| r.3.clone())
+            .collect()
+    }
+}
+
+async fn kube_client(url: &str) -> kube::Client {
+    let config = kube::Config::new(url.parse().unwrap());
+    kube::Client::try_from(config).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn argocd_and_flux_modes_pin_the_controller_to_the_approved_commit_once() {
+    use warden::agent::pin::{Controller, Pinner};
+    let w = world().await;
+    let fake = FakeKube::default();
+    let app_path = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/shop-staging";
+    let git_path =
+        "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/gitops";
+    fake.objects.lock().unwrap().insert(
+        app_path.into(),
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+               "metadata": {"name": "shop-staging", "namespace": "argocd"},
+               "spec": {"source": {"repoURL": "https://github.com/acme/gitops", "path": "overlays/staging", "targetRevision": "main"}}}),
+    );
+    fake.objects.lock().unwrap().insert(
+        git_path.into(),
+        json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+               "metadata": {"name": "gitops", "namespace": "flux-system"},
+               "spec": {"url": "https://github.com/acme/gitops", "ref": {"branch": "main"}}}),
+    );
+    let url = fake.start().await;
+    let config = |mode: &str| {
+        let vars: HashMap<&str, String> = [
+            ("WARDEN_GITHUB_API_URL", w.sim.url()),
+            ("WARDEN_AGENT_REPO", "acme/gitops".into()),
+            ("WARDEN_AGENT_ENVIRONMENT", "staging".into()),
+            ("WARDEN_AGENT_PATH", "overlays/staging".into()),
+            (
+                "WARDEN_AGENT_PUBLIC_KEYS",
+                w.keys.path().display().to_string(),
+            ),
+            ("WARDEN_AGENT_TOKEN", w.token.clone()),
+            ("WARDEN_AGENT_MODE", mode.into()),
+            ("WARDEN_AGENT_ARGOCD_APPLICATION", "shop-staging".into()),
+            ("WARDEN_AGENT_FLUX_SOURCE", "gitops".into()),
+        ]
+        .into_iter()
+        .collect();
+        AgentConfig::load(&|k| vars.get(k).cloned(), &|p| std::fs::read_to_string(p)).unwrap()
+    };
+    let github = || {
+        GitHubClient::with_token(
+            &w.sim.url(),
+            Some(w.token.clone().into()),
+            ClientOptions::default(),
+        )
+        .unwrap()
+    };
+    fn now() -> u64 {
+        1_796_000_000
+    }
+    let argo = Agent::new(
+        config("argocd"),
+        github(),
+        Pinner::new(
+            kube_client(&url).await,
+            Controller::ArgoCd,
+            "argocd",
+            "shop-staging",
+            now,
+        ),
+    );
+    let flux = Agent::new(
+        config("flux"),
+        github(),
+        Pinner::new(
+            kube_client(&url).await,
+            Controller::Flux,
+            "flux-system",
+            "gitops",
+            now,
+        ),
+    );
+    // Pinned to a branch: nothing the agent deployed, so the newest approved commit is pinned.
+    assert_eq!(
+        argo.pass().await.unwrap(),
+        PassOutcome::Deployed(w.main.clone())
+    );
+    assert_eq!(
+        flux.pass().await.unwrap(),
+        PassOutcome::Deployed(w.main.clone())
+    );
+    let patches = fake.patches();
+    assert_eq!(patches.len(), 2);
+    assert_eq!(
+        patches[0]["spec"]["source"]["targetRevision"],
+        w.main.as_str()
+    );
+    assert_eq!(patches[0]["operation"]["sync"]["revision"], w.main.as_str());
+    assert_eq!(patches[1]["spec"]["ref"]["commit"], w.main.as_str());
+    assert_eq!(
+        patches[1]["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"],
+        "2026-11-30T00:53:20Z"
+    );
+    // The cluster remembers: the next passes read the pin back and patch nothing.
+    for agent_pass in [argo.pass().await.unwrap(), flux.pass().await.unwrap()] {
+        assert_eq!(
+            agent_pass,
+            PassOutcome::Unchanged {
+                deployed: Some(w.main.clone())
+            }
+        );
+    }
+    assert_eq!(fake.patches().len(), 2);
+    // Other fields of the objects are untouched.
+    let app = fake.objects.lock().unwrap()[app_path].clone();
+    assert_eq!(app["spec"]["source"]["path"], "overlays/staging");
+
+    // A missing object is a clear error naming it, and nothing is reported as deployed.
+    let missing = Agent::new(
+        config("argocd"),
+        github(),
+        Pinner::new(
+            kube_client(&url).await,
+            Controller::ArgoCd,
+            "argocd",
+            "nope",
+            now,
+        ),
+    );
+    let e = missing.pass().await.unwrap_err().to_string();
+    assert!(e.contains("Application argocd/nope"), "{e}");
+}

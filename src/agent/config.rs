@@ -30,6 +30,10 @@ fn err(key: &'static str, message: impl Into<String>) -> AgentConfigError {
 pub enum Mode {
     /// Write the rendered objects to standard output (a dry run).
     Print,
+    /// Pin this Argo CD `Application` (namespace, name) to the approved commit.
+    ArgoCd { namespace: String, name: String },
+    /// Pin this Flux `GitRepository` (namespace, name) to the approved commit.
+    Flux { namespace: String, name: String },
 }
 
 /// Every variable, for `--help`.
@@ -62,7 +66,18 @@ pub const KEYS: &[(&str, &str)] = &[
         "WARDEN_AGENT_TOKEN",
         "a token for private repositories and for reporting back (optional)",
     ),
-    ("WARDEN_AGENT_MODE", "print (default print)"),
+    (
+        "WARDEN_AGENT_MODE",
+        "print, argocd or flux (default print; apply is not built yet)",
+    ),
+    (
+        "WARDEN_AGENT_ARGOCD_APPLICATION",
+        "argocd mode: the Application to pin, [namespace/]name (namespace argocd)",
+    ),
+    (
+        "WARDEN_AGENT_FLUX_SOURCE",
+        "flux mode: the GitRepository to pin, [namespace/]name (namespace flux-system)",
+    ),
     (
         "WARDEN_AGENT_INTERVAL",
         "time between passes: 30s, 5m, 1h (default 60s)",
@@ -207,15 +222,40 @@ impl AgentConfig {
         let keys = Keyring::from_pem(&text, &keys_path)
             .map_err(|e| err("WARDEN_AGENT_PUBLIC_KEYS", e.to_string()))?;
         let token = get("WARDEN_AGENT_TOKEN").map(SecretString::from);
+        let object = |key: &'static str, default_ns: &str, what: &str| {
+            let v = get(key).ok_or_else(|| err(key, format!("missing: the {what} to pin")))?;
+            let (ns, name) = v.split_once('/').unwrap_or((default_ns, v.as_str()));
+            let dns = |s: &str| {
+                !s.is_empty()
+                    && s.len() <= 253
+                    && s.bytes()
+                        .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.'))
+            };
+            if !dns(ns) || !dns(name) {
+                return Err(err(
+                    key,
+                    format!("{v:?} is not [namespace/]name of lowercase DNS names"),
+                ));
+            }
+            Ok((ns.to_string(), name.to_string()))
+        };
         let mode = match get("WARDEN_AGENT_MODE").as_deref() {
             None | Some("print") => Mode::Print,
-            Some(m @ ("apply" | "argocd" | "flux")) => {
+            Some("argocd") => {
+                let (namespace, name) =
+                    object("WARDEN_AGENT_ARGOCD_APPLICATION", "argocd", "Application")?;
+                Mode::ArgoCd { namespace, name }
+            }
+            Some("flux") => {
+                let (namespace, name) =
+                    object("WARDEN_AGENT_FLUX_SOURCE", "flux-system", "GitRepository")?;
+                Mode::Flux { namespace, name }
+            }
+            Some("apply") => {
                 return Err(err(
                     "WARDEN_AGENT_MODE",
-                    format!(
-                        "{m} needs the Kubernetes API client, which this build does not have yet; \
-                         use print"
-                    ),
+                    "apply (server-side apply with prune) is not built yet; use argocd, flux \
+                     or print",
                 ));
             }
             Some(other) => {
@@ -379,6 +419,44 @@ MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n\
             assert_eq!(e.key, key, "{vars:?}");
             assert!(e.message.contains(says), "{vars:?}: {e}");
         }
+    }
+
+    #[test]
+    fn pin_modes_name_their_object() {
+        let c = load(&[
+            ("WARDEN_AGENT_MODE", "argocd"),
+            ("WARDEN_AGENT_ARGOCD_APPLICATION", "shop-prod"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.mode,
+            Mode::ArgoCd {
+                namespace: "argocd".into(),
+                name: "shop-prod".into()
+            }
+        );
+        let c = load(&[
+            ("WARDEN_AGENT_MODE", "flux"),
+            ("WARDEN_AGENT_FLUX_SOURCE", "gitops/fleet"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.mode,
+            Mode::Flux {
+                namespace: "gitops".into(),
+                name: "fleet".into()
+            }
+        );
+        let e = load(&[("WARDEN_AGENT_MODE", "flux")]).unwrap_err();
+        assert_eq!(e.key, "WARDEN_AGENT_FLUX_SOURCE");
+        let e = load(&[
+            ("WARDEN_AGENT_MODE", "argocd"),
+            ("WARDEN_AGENT_ARGOCD_APPLICATION", "Argo/App"),
+        ])
+        .unwrap_err();
+        assert!(e.message.contains("DNS names"), "{e}");
+        let e = load(&[("WARDEN_AGENT_MODE", "apply")]).unwrap_err();
+        assert!(e.message.contains("not built yet"), "{e}");
     }
 
     #[test]

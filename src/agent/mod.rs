@@ -9,6 +9,7 @@
 pub mod config;
 pub mod decide;
 pub mod endpoints;
+pub mod pin;
 
 use std::collections::HashSet;
 use std::future::Future;

@@ -7,8 +7,9 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use warden::agent::config::{AgentConfig, KEYS, Mode};
 use warden::agent::endpoints::{router, run_loop};
-use warden::agent::{Agent, PassOutcome, PrintDeployer};
-use warden::github::client::{ClientOptions, GitHubClient};
+use warden::agent::pin::{Controller, Pinner};
+use warden::agent::{Agent, Deployer, PassOutcome, PrintDeployer};
+use warden::github::client::{ClientOptions, GitHubClient, now_unix};
 
 fn env_help() -> String {
     let mut s = String::from("Configuration (environment variables):\n");
@@ -74,19 +75,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..ClientOptions::default()
             },
         )?;
-        let deployer = match config.mode {
-            Mode::Print => PrintDeployer::new(
-                Box::new(std::io::stdout()),
-                config.state_file.clone(),
-                format!(
-                    "warden-agent: {} {} ({})",
-                    config.repo, config.path, config.environment
-                ),
-            ),
-        };
-        let listen = config.listen;
-        let interval = config.interval;
-        let agent = Arc::new(Agent::new(config, client, deployer));
+        match config.mode.clone() {
+            Mode::Print => {
+                let deployer = PrintDeployer::new(
+                    Box::new(std::io::stdout()),
+                    config.state_file.clone(),
+                    format!(
+                        "warden-agent: {} {} ({})",
+                        config.repo, config.path, config.environment
+                    ),
+                );
+                serve(cli, Agent::new(config, client, deployer)).await
+            }
+            Mode::ArgoCd { namespace, name } | Mode::Flux { namespace, name } => {
+                let controller = if matches!(config.mode, Mode::ArgoCd { .. }) {
+                    Controller::ArgoCd
+                } else {
+                    Controller::Flux
+                };
+                let kube = kube::Client::try_default()
+                    .await
+                    .context("the Kubernetes API (in-cluster service account, or KUBECONFIG)")?;
+                let deployer = Pinner::new(kube, controller, &namespace, &name, now_unix);
+                serve(cli, Agent::new(config, client, deployer)).await
+            }
+        }
+    })
+}
+
+async fn serve<D: Deployer>(cli: Cli, agent: Agent<D>) -> Result<ExitCode> {
+    {
+        let listen = agent.config.listen;
+        let interval = agent.config.interval;
+        let agent = Arc::new(agent);
         if cli.once {
             return Ok(match agent.pass().await {
                 Ok(PassOutcome::Failed { .. }) => ExitCode::FAILURE,
@@ -116,5 +137,5 @@ fn run(cli: Cli) -> Result<ExitCode> {
         let _ = looping.await;
         let _ = server.await;
         Ok(ExitCode::SUCCESS)
-    })
+    }
 }
