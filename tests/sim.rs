@@ -769,3 +769,71 @@ async fn every_other_route_answers_as_documented() {
     assert_documented(&sim);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn commit_lists_personal_tokens_anonymous_reads_and_force_pushes() {
+    let sim = sim_with(|_| {}).await;
+    let (inst, repo) = setup(&sim).await;
+    let first = sim.branch(repo, "main").unwrap();
+    let second = sim
+        .commit(repo, "main", &[("a.txt", Some(b"a\n".as_slice()))], "two")
+        .unwrap();
+    let public = sim.create_repo(inst, "acme/open", "main", false).unwrap();
+    sim.commit(public, "main", &[("x", Some(b"x".as_slice()))], "x")
+        .unwrap();
+    let token = sim.user_token("deployer");
+    let user =
+        GitHubClient::with_token(&sim.url(), Some(SecretString::from(token)), opts()).unwrap();
+    let nobody = GitHubClient::with_token(&sim.url(), None, opts()).unwrap();
+    // The branch's commits, newest first, a page at a time.
+    let url = user.url("/repos/acme/gitops/commits?sha=main&per_page=1");
+    let page = user.get(As::Token, &url).await.unwrap();
+    let items = page.json("commits").unwrap();
+    assert_eq!(items[0]["sha"], second.as_str());
+    assert!(page.headers.contains_key("link"));
+    let all = user
+        .list(
+            As::Token,
+            &user.url("/repos/acme/gitops/commits?sha=main"),
+            None,
+        )
+        .await
+        .unwrap();
+    let shas: Vec<&str> = all.iter().map(|c| c["sha"].as_str().unwrap()).collect();
+    assert_eq!(shas, [second.as_str(), first.as_str()]);
+    // No token: public repositories can be read, private ones do not exist, writes need auth.
+    assert!(
+        nobody
+            .get(As::Token, &nobody.url("/repos/acme/open"))
+            .await
+            .is_ok()
+    );
+    let hidden = nobody
+        .get(As::Token, &nobody.url("/repos/acme/gitops"))
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.status(), Some(404));
+    let write = nobody
+        .request(
+            As::Token,
+            Method::POST,
+            &nobody.url(&format!("/repos/acme/open/statuses/{second}")),
+            Some(&json!({"state": "success", "context": "x"})),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(write.status(), Some(401));
+    // A force push moves the branch back, and is delivered as a push.
+    let pushes = |sim: &Sim| {
+        sim.deliveries()
+            .iter()
+            .filter(|d| d.event == "push")
+            .count()
+    };
+    let before = pushes(&sim);
+    sim.force_push(repo, "main", &first).unwrap();
+    assert_eq!(sim.branch(repo, "main"), Some(first.clone()));
+    sim.settle().await;
+    assert_eq!(pushes(&sim), before + 1);
+    assert_documented(&sim);
+}
