@@ -10,20 +10,9 @@ use secrecy::SecretString;
 use crate::github::ids::RepoName;
 use crate::signal::Keyring;
 
-/// A configuration problem, naming the variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {message}")]
-pub struct AgentConfigError {
-    pub key: &'static str,
-    pub message: String,
-}
-
-fn err(key: &'static str, message: impl Into<String>) -> AgentConfigError {
-    AgentConfigError {
-        key,
-        message: message.into(),
-    }
-}
+/// A configuration problem, naming the variable (the same shape as `warden serve`'s).
+pub use crate::app::config::ConfigError as AgentConfigError;
+use crate::app::config::{err, parse_duration};
 
 /// What the agent does with an approved commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,24 +106,6 @@ pub struct AgentConfig {
     pub depth: usize,
     pub state_file: Option<PathBuf>,
     pub listen: SocketAddr,
-}
-
-/// `90`, `90s`, `15m`, `1h`, `30d`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: u64 = num.parse().ok()?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        "d" => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    Some(Duration::from_secs(secs))
 }
 
 impl AgentConfig {

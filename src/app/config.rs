@@ -15,7 +15,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn err(key: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn err(key: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         key,
         message: message.into(),
@@ -47,8 +47,8 @@ pub struct ServeConfig {
     pub signer: Option<crate::signal::Signer>,
 }
 
-/// `90`, `90s`, `15m`, `1h`.
-fn parse_duration(s: &str) -> Option<std::time::Duration> {
+/// `90`, `90s`, `15m`, `1h`, `7d`.
+pub(crate) fn parse_duration(s: &str) -> Option<std::time::Duration> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
@@ -59,6 +59,7 @@ fn parse_duration(s: &str) -> Option<std::time::Duration> {
         "s" => n,
         "m" => n.checked_mul(60)?,
         "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
         _ => return None,
     };
     Some(std::time::Duration::from_secs(secs))
