@@ -629,6 +629,7 @@ async fn a_killed_server_completes_the_run_after_a_restart() {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit())
             .spawn()
+            .map(Reaped)
             .expect("warden serve")
     };
     let up = || async {
@@ -678,8 +679,8 @@ async fn a_killed_server_completes_the_run_after_a_restart() {
         assert!(Instant::now() < deadline, "the job never started");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().unwrap();
     sim.faults().set_latency(Duration::ZERO);
     let acknowledged = sim
         .deliveries()
@@ -700,9 +701,20 @@ async fn a_killed_server_completes_the_run_after_a_restart() {
         .collect();
     assert_eq!(runs.len(), 1, "{runs:#?}");
     assert_eq!(runs[0].status, "completed");
-    terminate(&mut child);
+    terminate(&mut child.0);
     assert_documented(&sim);
     sim.shutdown().await;
+}
+
+/// A child process that is killed when the test ends, also when it fails (so a failing test
+/// leaves no server behind holding the test runner's output open).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Stop a child as an orchestrator would (SIGTERM), falling back to SIGKILL.
