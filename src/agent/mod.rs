@@ -26,7 +26,6 @@ use serde_json::{Value, json};
 
 use crate::github::client::{As, GitHubClient, GitHubError, now_unix};
 use crate::github::ids::{RepoName, Sha};
-use crate::github::tarball::{self, TarballLimits};
 use crate::kustomize::{self, BuildOptions, Rendered};
 use crate::signal::deployed_context;
 
@@ -323,22 +322,19 @@ impl<D: Deployer> Agent<D> {
     }
 
     async fn render(&self, sha: &Sha) -> Result<Rendered, AgentError> {
-        let location = self
+        let snap = self
             .client
-            .redirect(As::Token, &self.url(&format!("/tarball/{sha}")))
-            .await?;
-        let limits = TarballLimits::default();
-        let gz = self
-            .client
-            .download(As::Token, &location, limits.max_compressed)
-            .await?;
-        let label = format!("commit {}", sha.short());
+            .fetch_snapshot(As::Token, self.repo(), sha)
+            .await
+            .map_err(|e| match e {
+                // An archive Warden refuses to unpack fails the same way every time.
+                GitHubError::Tarball(t) => AgentError::Render(t.to_string()),
+                other => AgentError::GitHub(other),
+            })?;
         let dir = self.config.path.clone();
+        let label = format!("commit {}", sha.short());
         tokio::task::spawn_blocking(move || {
-            let snap = tarball::unpack(&gz, &label, Path::new("/repo"), &limits)
-                .map_err(|e| AgentError::Render(e.to_string()))?;
-            let target = snap.path(&dir);
-            kustomize::build(snap.fs(), &target, &BuildOptions::default())
+            kustomize::build(snap.fs(), &snap.path(&dir), &BuildOptions::default())
                 .map_err(|e| AgentError::Render(format!("{dir} at {label}: {e}")))
         })
         .await

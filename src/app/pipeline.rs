@@ -267,9 +267,9 @@ impl<F: Forge> Pipeline<F> {
         let (Some(signer), Some(push)) = (&self.signer, &s.push) else {
             return Ok(());
         };
-        let now = super::now_ms().max(0) as u64 / 1000;
+        let now = crate::github::client::now_unix();
         for v in verdicts {
-            let status = if v.passed {
+            let (state, description) = if v.passed {
                 let claim = Claim::new(
                     &s.repo.to_string(),
                     push.repo_id.0,
@@ -280,19 +280,15 @@ impl<F: Forge> Pipeline<F> {
                     message: e.to_string(),
                     transient: false,
                 })?;
-                CommitStatus {
-                    state: "success",
-                    context: approve_context(&v.environment),
-                    description: signer.approve(&claim, now).description(),
-                    target_url: run.html_url.clone(),
-                }
+                ("success", signer.approve(&claim, now).description())
             } else {
-                CommitStatus {
-                    state: "failure",
-                    context: approve_context(&v.environment),
-                    description: v.reason.clone(),
-                    target_url: run.html_url.clone(),
-                }
+                ("failure", v.reason.clone())
+            };
+            let status = CommitStatus {
+                state,
+                context: approve_context(&v.environment),
+                description,
+                target_url: run.html_url.clone(),
             };
             self.forge
                 .post_status(s.installation, &s.repo, &s.head, &status)

@@ -124,18 +124,18 @@ impl GitHubClient {
         )
     }
 
-    async fn fetch_snapshot(
+    /// The files of a commit, from its tarball (through the codeload redirect, which gets no
+    /// token), unpacked within the default limits.
+    pub async fn fetch_snapshot(
         &self,
-        inst: InstallationId,
+        who: As,
         repo: &RepoName,
         sha: &Sha,
     ) -> Result<Arc<Snapshot>, GitHubError> {
         let url = self.repo_url(repo, &format!("/tarball/{sha}"));
-        let location = self.redirect(As::Installation(inst), &url).await?;
+        let location = self.redirect(who, &url).await?;
         let limits = TarballLimits::default();
-        let gz = self
-            .download(As::Installation(inst), &location, limits.max_compressed)
-            .await?;
+        let gz = self.download(who, &location, limits.max_compressed).await?;
         let label = format!("commit {}", sha.short());
         let snap = tokio::task::spawn_blocking(move || {
             tarball::unpack(&gz, &label, Path::new("/repo"), &limits)
@@ -284,7 +284,7 @@ impl Forge for GitHubClient {
     ) -> Result<Arc<Snapshot>, ForgeError> {
         let key = (repo.to_string(), sha.to_string());
         self.snapshots
-            .try_get_with(key, self.fetch_snapshot(inst, repo, sha))
+            .try_get_with(key, self.fetch_snapshot(As::Installation(inst), repo, sha))
             .await
             .map_err(|e: Arc<GitHubError>| ForgeError::from((*e).clone()))
     }
