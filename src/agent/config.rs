@@ -23,6 +23,31 @@ pub enum Mode {
     ArgoCd { namespace: String, name: String },
     /// Pin this Flux `GitRepository` (namespace, name) to the approved commit.
     Flux { namespace: String, name: String },
+    /// Server-side apply the objects, keeping them as an ApplySet whose parent is the
+    /// ConfigMap `inventory_name` in `inventory_namespace` (None: the agent's own namespace).
+    Apply {
+        inventory_namespace: Option<String>,
+        inventory_name: String,
+        /// Where objects of namespaced kinds without a namespace go.
+        default_namespace: String,
+        /// How long CRDs and rollouts may take.
+        rollout_timeout: Duration,
+    },
+}
+
+/// A Kubernetes namespace name (RFC 1123 label).
+fn dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain).
+fn dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(dns_label)
 }
 
 /// Every variable, for `--help`.
@@ -57,7 +82,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "WARDEN_AGENT_MODE",
-        "print, argocd or flux (default print; apply is not built yet)",
+        "print, apply, argocd or flux (default print)",
     ),
     (
         "WARDEN_AGENT_ARGOCD_APPLICATION",
@@ -66,6 +91,19 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "WARDEN_AGENT_FLUX_SOURCE",
         "flux mode: the GitRepository to pin, [namespace/]name (namespace flux-system)",
+    ),
+    (
+        "WARDEN_AGENT_INVENTORY",
+        "apply mode: the ApplySet's ConfigMap, [namespace/]name (default \
+         warden-agent-<environment> in the agent's namespace)",
+    ),
+    (
+        "WARDEN_AGENT_DEFAULT_NAMESPACE",
+        "apply mode: where objects without a namespace go (default default)",
+    ),
+    (
+        "WARDEN_AGENT_ROLLOUT_TIMEOUT",
+        "apply mode: how long CRDs and rollouts may take (default 5m)",
     ),
     (
         "WARDEN_AGENT_INTERVAL",
@@ -210,6 +248,19 @@ impl AgentConfig {
             }
             Ok((ns.to_string(), name.to_string()))
         };
+        let duration = |key: &'static str, default: u64, min: u64| -> Result<Duration, _> {
+            match get(key) {
+                None => Ok(Duration::from_secs(default)),
+                Some(v) => parse_duration(&v)
+                    .filter(|d| d.as_secs() >= min)
+                    .ok_or_else(|| {
+                        err(
+                            key,
+                            format!("{v:?} is not a duration of at least {min}s (30s, 5m, 1h, 7d)"),
+                        )
+                    }),
+            }
+        };
         let mode = match get("WARDEN_AGENT_MODE").as_deref() {
             None | Some("print") => Mode::Print,
             Some("argocd") => {
@@ -223,30 +274,54 @@ impl AgentConfig {
                 Mode::Flux { namespace, name }
             }
             Some("apply") => {
-                return Err(err(
-                    "WARDEN_AGENT_MODE",
-                    "apply (server-side apply with prune) is not built yet; use argocd, flux \
-                     or print",
-                ));
+                let inventory = match get("WARDEN_AGENT_INVENTORY") {
+                    Some(v) => {
+                        let (ns, name) = match v.split_once('/') {
+                            Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+                            None => (None, v.clone()),
+                        };
+                        if !ns.as_deref().is_none_or(dns_label) || !dns_subdomain(&name) {
+                            return Err(err(
+                                "WARDEN_AGENT_INVENTORY",
+                                format!("{v:?} is not [namespace/]name of lowercase DNS names"),
+                            ));
+                        }
+                        (ns, name)
+                    }
+                    None => {
+                        let name = format!("warden-agent-{environment}");
+                        if !dns_subdomain(&name) {
+                            return Err(err(
+                                "WARDEN_AGENT_INVENTORY",
+                                format!(
+                                    "missing, and {name:?} (from the environment's name) is \
+                                     not a ConfigMap name: set [namespace/]name"
+                                ),
+                            ));
+                        }
+                        (None, name)
+                    }
+                };
+                let default_namespace =
+                    get("WARDEN_AGENT_DEFAULT_NAMESPACE").unwrap_or_else(|| "default".into());
+                if !dns_label(&default_namespace) {
+                    return Err(err(
+                        "WARDEN_AGENT_DEFAULT_NAMESPACE",
+                        format!("{default_namespace:?} is not a namespace name"),
+                    ));
+                }
+                Mode::Apply {
+                    inventory_namespace: inventory.0,
+                    inventory_name: inventory.1,
+                    default_namespace,
+                    rollout_timeout: duration("WARDEN_AGENT_ROLLOUT_TIMEOUT", 300, 1)?,
+                }
             }
             Some(other) => {
                 return Err(err(
                     "WARDEN_AGENT_MODE",
                     format!("{other:?} is not one of apply, argocd, flux, print"),
                 ));
-            }
-        };
-        let duration = |key: &'static str, default: u64, min: u64| -> Result<Duration, _> {
-            match get(key) {
-                None => Ok(Duration::from_secs(default)),
-                Some(v) => parse_duration(&v)
-                    .filter(|d| d.as_secs() >= min)
-                    .ok_or_else(|| {
-                        err(
-                            key,
-                            format!("{v:?} is not a duration of at least {min}s (30s, 5m, 1h, 7d)"),
-                        )
-                    }),
             }
         };
         let interval = duration("WARDEN_AGENT_INTERVAL", 60, 1)?;
@@ -426,8 +501,45 @@ MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n\
         ])
         .unwrap_err();
         assert!(e.message.contains("DNS names"), "{e}");
-        let e = load(&[("WARDEN_AGENT_MODE", "apply")]).unwrap_err();
-        assert!(e.message.contains("not built yet"), "{e}");
+    }
+
+    #[test]
+    fn apply_mode_names_its_inventory_after_the_environment_unless_told() {
+        let c = load(&[("WARDEN_AGENT_MODE", "apply")]).unwrap();
+        assert_eq!(
+            c.mode,
+            Mode::Apply {
+                inventory_namespace: None,
+                inventory_name: "warden-agent-production".into(),
+                default_namespace: "default".into(),
+                rollout_timeout: Duration::from_secs(300),
+            }
+        );
+        let c = load(&[
+            ("WARDEN_AGENT_MODE", "apply"),
+            ("WARDEN_AGENT_INVENTORY", "ops/shop-inventory"),
+            ("WARDEN_AGENT_DEFAULT_NAMESPACE", "shop"),
+            ("WARDEN_AGENT_ROLLOUT_TIMEOUT", "90s"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.mode,
+            Mode::Apply {
+                inventory_namespace: Some("ops".into()),
+                inventory_name: "shop-inventory".into(),
+                default_namespace: "shop".into(),
+                rollout_timeout: Duration::from_secs(90),
+            }
+        );
+        for (key, value) in [
+            ("WARDEN_AGENT_INVENTORY", "Ops/inv"),
+            ("WARDEN_AGENT_INVENTORY", "ops/"),
+            ("WARDEN_AGENT_DEFAULT_NAMESPACE", "a.b"),
+            ("WARDEN_AGENT_ROLLOUT_TIMEOUT", "soon"),
+        ] {
+            let e = load(&[("WARDEN_AGENT_MODE", "apply"), (key, value)]).unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! mode. Anything it cannot verify leaves the cluster as it is, and is logged and counted with
 //! the reason. See docs/agent.md.
 
+pub mod apply;
 pub mod config;
 pub mod decide;
 pub mod endpoints;
@@ -43,6 +44,12 @@ pub enum AgentError {
     Deploy(String),
     #[error("{0}")]
     State(String),
+    /// The API server refused an object for a reason the same commit would meet again.
+    #[error("{0}")]
+    Rejected(String),
+    /// Applied, but not healthy in time (the commit is deployed; a fix is a new commit).
+    #[error("{0}")]
+    Unhealthy(String),
 }
 
 impl AgentError {
@@ -51,7 +58,7 @@ impl AgentError {
         match self {
             AgentError::GitHub(e) => e.transient(),
             AgentError::Deploy(_) | AgentError::State(_) => true,
-            AgentError::Render(_) => false,
+            AgentError::Render(_) | AgentError::Rejected(_) | AgentError::Unhealthy(_) => false,
         }
     }
 }

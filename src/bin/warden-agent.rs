@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use warden::agent::apply::plan::Parent;
+use warden::agent::apply::{Applier, ApplyOptions};
 use warden::agent::config::{AgentConfig, KEYS, Mode};
 use warden::agent::endpoints::{router, run_loop};
 use warden::agent::pin::{Controller, Pinner};
@@ -97,6 +99,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .await
                     .context("the Kubernetes API (in-cluster service account, or KUBECONFIG)")?;
                 let deployer = Pinner::new(kube, controller, &namespace, &name, now_unix);
+                serve(cli, Agent::new(config, client, deployer)).await
+            }
+            Mode::Apply {
+                inventory_namespace,
+                inventory_name,
+                default_namespace,
+                rollout_timeout,
+            } => {
+                let kube = kube::Client::try_default()
+                    .await
+                    .context("the Kubernetes API (in-cluster service account, or KUBECONFIG)")?;
+                let parent = Parent {
+                    namespace: inventory_namespace
+                        .unwrap_or_else(|| kube.default_namespace().to_string()),
+                    name: inventory_name,
+                };
+                tracing::info!(inventory = %parent, applyset = %parent.id(), "apply mode");
+                let deployer = Applier::new(
+                    kube,
+                    ApplyOptions {
+                        parent,
+                        default_namespace,
+                        rollout_timeout,
+                        poll: std::time::Duration::from_secs(2),
+                    },
+                );
                 serve(cli, Agent::new(config, client, deployer)).await
             }
         }

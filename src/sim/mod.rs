@@ -11,6 +11,7 @@ mod api;
 pub mod git;
 mod hooks;
 pub mod json;
+pub mod kube;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
