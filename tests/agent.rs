@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use serde_json::json;
+use warden::agent::apply::plan::Parent;
+use warden::agent::apply::{Applier, ApplyOptions};
 use warden::agent::config::AgentConfig;
 use warden::agent::{Agent, PassOutcome, PrintDeployer};
 use warden::app::serve::WardenSetup;
@@ -19,6 +21,7 @@ use warden::demo::{RunningWarden, completed_run, start_warden};
 use warden::github::client::{ClientOptions, GitHubClient};
 use warden::github::ids::{RepoId, Sha};
 use warden::signal::Signer;
+use warden::sim::kube::KubeSim;
 use warden::sim::{Sim, SimOptions};
 
 const SECRET: &str = "agent-webhook-secret";
@@ -470,125 +473,54 @@ async fn a_failing_environment_is_not_deployed_and_the_other_is() {
     );
 }
 
-/// A recorded-behaviour fake of the Kubernetes API for one custom resource: GET returns the
-/// object, PATCH with `application/merge-patch+json` merges into it (RFC 7386) and returns it,
-/// anything else is a 404 `Status`, as the API server answers.
-#[derive(Clone, Default)]
-struct FakeKube {
-    objects: Arc<Mutex<HashMap<String, serde_json::Value>>>,
-    requests: Arc<Mutex<Vec<Recorded>>>,
+fn crd(group: &str, version: &str, kind: &str, plural: &str) -> serde_json::Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": format!("{plural}.{group}")},
+           "spec": {"group": group, "scope": "Namespaced",
+                    "names": {"kind": kind, "plural": plural},
+                    "versions": [{"name": version, "served": true, "storage": true}]}})
 }
 
-/// (method, path, content type, body) of one request.
-type Recorded = (String, String, String, serde_json::Value);
-
-fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
-    match patch {
-        serde_json::Value::Object(p) => {
-            if !target.is_object() {
-                *target = json!({});
-            }
-            let t = target.as_object_mut().unwrap();
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
+fn namespace(name: &str) -> serde_json::Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 }
 
-impl FakeKube {
-    async fn start(&self) -> String {
-        use axum::extract::State;
-        use axum::http::{HeaderMap, Method, StatusCode, Uri};
-        async fn handle(
-            State(k): State<FakeKube>,
-            method: Method,
-            uri: Uri,
-            headers: HeaderMap,
-            body: axum::body::Bytes,
-        ) -> (StatusCode, axum::Json<serde_json::Value>) {
-            let path = uri.path().to_string();
-            let ctype = headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            k.requests.lock().unwrap().push((
-                method.to_string(),
-                path.clone(),
-                ctype.clone(),
-                parsed.clone(),
-            ));
-            let mut objects = k.objects.lock().unwrap();
-            let not_found = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                "reason": "NotFound", "code": 404, "message": format!("{path} not found")});
-            match (method.as_str(), objects.get_mut(&path)) {
-                ("GET", Some(o)) => (StatusCode::OK, axum::Json(o.clone())),
-                ("PATCH", Some(o)) if ctype == "application/merge-patch+json" => {
-                    merge(o, &parsed);
-                    (StatusCode::OK, axum::Json(o.clone()))
-                }
-                ("PATCH", Some(_)) => (
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    axum::Json(
-                        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 415}),
-                    ),
-                ),
-                _ => (StatusCode::NOT_FOUND, axum::Json(not_found)),
-            }
-        }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(self.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        url
-    }
-
-    fn patches(&self) -> Vec<serde_json::Value> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.0 == "PATCH")
-            .map(|r| r.3.clone())
-            .collect()
-    }
-}
-
-async fn kube_client(url: &str) -> kube::Client {
-    let config = kube::Config::new(url.parse().unwrap());
-    kube::Client::try_from(config).unwrap()
+/// The bodies of the PATCH requests the fake API server received.
+fn patch_bodies(kube: &KubeSim) -> Vec<serde_json::Value> {
+    kube.requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .filter_map(|r| r.body)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn argocd_and_flux_modes_pin_the_controller_to_the_approved_commit_once() {
     use warden::agent::pin::{Controller, Pinner};
     let w = world().await;
-    let fake = FakeKube::default();
-    let app_path = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/shop-staging";
-    let git_path =
-        "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/gitops";
-    fake.objects.lock().unwrap().insert(
-        app_path.into(),
-        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+    let kube = KubeSim::start().await.unwrap();
+    kube.insert(namespace("argocd"));
+    kube.insert(namespace("flux-system"));
+    kube.insert(crd(
+        "argoproj.io",
+        "v1alpha1",
+        "Application",
+        "applications",
+    ));
+    kube.insert(crd(
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+        "gitrepositories",
+    ));
+    kube.insert(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
                "metadata": {"name": "shop-staging", "namespace": "argocd"},
-               "spec": {"source": {"repoURL": "https://github.com/acme/gitops", "path": "overlays/staging", "targetRevision": "main"}}}),
-    );
-    fake.objects.lock().unwrap().insert(
-        git_path.into(),
+               "spec": {"source": {"repoURL": "https://github.com/acme/gitops", "path": "overlays/staging", "targetRevision": "main"}}}));
+    kube.insert(
         json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
                "metadata": {"name": "gitops", "namespace": "flux-system"},
                "spec": {"url": "https://github.com/acme/gitops", "ref": {"branch": "main"}}}),
     );
-    let url = fake.start().await;
     let config = |mode: &str| {
         let vars: HashMap<&str, String> = [
             ("WARDEN_GITHUB_API_URL", w.sim.url()),
@@ -623,7 +555,7 @@ async fn argocd_and_flux_modes_pin_the_controller_to_the_approved_commit_once() 
         config("argocd"),
         github(),
         Pinner::new(
-            kube_client(&url).await,
+            kube.client(),
             Controller::ArgoCd,
             "argocd",
             "shop-staging",
@@ -634,7 +566,7 @@ async fn argocd_and_flux_modes_pin_the_controller_to_the_approved_commit_once() 
         config("flux"),
         github(),
         Pinner::new(
-            kube_client(&url).await,
+            kube.client(),
             Controller::Flux,
             "flux-system",
             "gitops",
@@ -650,7 +582,7 @@ async fn argocd_and_flux_modes_pin_the_controller_to_the_approved_commit_once() 
         flux.pass().await.unwrap(),
         PassOutcome::Deployed(w.main.clone())
     );
-    let patches = fake.patches();
+    let patches = patch_bodies(&kube);
     assert_eq!(patches.len(), 2);
     assert_eq!(
         patches[0]["spec"]["source"]["targetRevision"],
@@ -671,23 +603,370 @@ async fn argocd_and_flux_modes_pin_the_controller_to_the_approved_commit_once() 
             }
         );
     }
-    assert_eq!(fake.patches().len(), 2);
+    assert_eq!(patch_bodies(&kube).len(), 2);
     // Other fields of the objects are untouched.
-    let app = fake.objects.lock().unwrap()[app_path].clone();
+    let app = kube
+        .get("argoproj.io", "applications", "argocd", "shop-staging")
+        .unwrap();
     assert_eq!(app["spec"]["source"]["path"], "overlays/staging");
 
     // A missing object is a clear error naming it, and nothing is reported as deployed.
     let missing = Agent::new(
         config("argocd"),
         github(),
-        Pinner::new(
-            kube_client(&url).await,
-            Controller::ArgoCd,
-            "argocd",
-            "nope",
-            now,
-        ),
+        Pinner::new(kube.client(), Controller::ArgoCd, "argocd", "nope", now),
     );
     let e = missing.pass().await.unwrap_err().to_string();
     assert!(e.contains("Application argocd/nope"), "{e}");
+}
+
+const WIDGETS: &str = "apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop-staging
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names:
+    kind: Widget
+    plural: widgets
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: gear
+spec:
+  size: 3
+";
+
+impl World {
+    /// Commit `changes` to main and wait for Warden's approvals.
+    async fn approved_commit(&self, changes: &[(&str, Option<&[u8]>)], message: &str) -> Sha {
+        let sha = self
+            .sim
+            .commit(self.repo, "main", changes, message)
+            .unwrap();
+        self.approved(&sha).await;
+        sha
+    }
+
+    fn apply_agent(&self, kube: &KubeSim, timeout: Duration) -> Agent<Applier> {
+        let buf = Buf::default();
+        let config = self.agent("staging", &buf, &[]).config;
+        let client = GitHubClient::with_token(
+            &config.api_url,
+            config.token.clone(),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let applier = Applier::new(
+            kube.client(),
+            ApplyOptions {
+                parent: Parent {
+                    namespace: "warden-agent".into(),
+                    name: "warden-agent-staging".into(),
+                },
+                default_namespace: "default".into(),
+                rollout_timeout: timeout,
+                poll: Duration::from_millis(20),
+            },
+        );
+        Agent::new(config, client, applier)
+    }
+}
+
+/// The (kind plural, name) of every object in a namespace ("" for cluster-scoped ones).
+fn objects_in(kube: &KubeSim, ns: &str) -> Vec<(String, String)> {
+    kube.keys()
+        .into_iter()
+        .filter(|k| k.2 == ns)
+        .map(|k| (k.1, k.3))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn apply_mode_applies_crds_and_namespaces_first_prunes_what_left_and_waits_for_rollouts() {
+    use warden::agent::apply::plan::{GROUP_KINDS, ID_LABEL, NAMESPACES, PART_OF};
+    let w = world().await;
+    let kube = KubeSim::start().await.unwrap();
+    kube.insert(namespace("warden-agent"));
+    let agent = w.apply_agent(&kube, Duration::from_secs(20));
+    let id = Parent {
+        namespace: "warden-agent".into(),
+        name: "warden-agent-staging".into(),
+    }
+    .id();
+
+    // The demo overlay's namespace does not exist: the API server refuses, the agent says
+    // which object and file, reports the failure and records nothing as deployed.
+    match agent.pass().await.unwrap() {
+        PassOutcome::Failed { sha, reason } => {
+            assert_eq!(sha, w.main);
+            assert!(
+                reason.contains("namespaces \"shop-staging\" not found"),
+                "{reason}"
+            );
+            assert!(
+                reason.contains("ServiceAccount shop-staging/staging-shop"),
+                "{reason}"
+            );
+            assert!(reason.contains("base/serviceaccount.yaml"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let deployed = |sha: &Sha| {
+        w.sim
+            .statuses(w.repo, sha)
+            .into_iter()
+            .rev()
+            .find(|s| s.context == "warden/deployed/staging")
+            .map(|s| (s.state, s.description.unwrap_or_default()))
+    };
+    assert_eq!(deployed(&w.main).unwrap().0, "failure");
+    let parent = kube
+        .get("", "configmaps", "warden-agent", "warden-agent-staging")
+        .unwrap();
+    assert!(parent["data"].get("commit").is_none(), "{parent}");
+
+    // Someone else's ConfigMap in the namespace, and one that carries the set's label but is
+    // owned by another object: the agent must delete neither.
+    let kustomization = read("overlays/staging/kustomization.yaml")
+        .replace("- ../../base", "- ../../base\n- widgets.yaml");
+    let c2 = w
+        .approved_commit(
+            &[
+                ("overlays/staging/widgets.yaml", Some(WIDGETS.as_bytes())),
+                (
+                    "overlays/staging/kustomization.yaml",
+                    Some(kustomization.as_bytes()),
+                ),
+            ],
+            "staging: own namespace and a widget",
+        )
+        .await;
+    let before = kube.requests().len();
+    assert_eq!(
+        agent.pass().await.unwrap(),
+        PassOutcome::Deployed(c2.clone())
+    );
+    let (state, description) = deployed(&c2).unwrap();
+    assert_eq!(state, "success");
+    assert!(
+        description.contains("applied 7 objects, pruned 0, 1 rolled out"),
+        "{description}"
+    );
+
+    // Order: the CRD, then a read until it is established, then the Namespace, then the rest;
+    // every apply is server-side, forced, by the warden-agent field manager.
+    let reqs: Vec<_> = kube.requests()[before..].to_vec();
+    let applies: Vec<&warden::sim::kube::KubeRequest> = reqs
+        .iter()
+        .filter(|r| r.method == "PATCH" && !r.path.ends_with("/warden-agent-staging"))
+        .collect();
+    let kinds: Vec<&str> = applies
+        .iter()
+        .map(|r| r.body.as_ref().unwrap()["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "CustomResourceDefinition",
+            "Namespace",
+            "ServiceAccount",
+            "ConfigMap",
+            "Service",
+            "Deployment",
+            "Widget"
+        ]
+    );
+    for r in &applies {
+        assert_eq!(r.content_type, "application/apply-patch+yaml");
+        assert!(r.query.contains("fieldManager=warden-agent"), "{}", r.query);
+        assert!(r.query.contains("force=true"), "{}", r.query);
+        assert_eq!(r.status, 201, "{} {}", r.path, r.status);
+        assert_eq!(
+            r.body.as_ref().unwrap()["metadata"]["labels"][PART_OF],
+            id.as_str()
+        );
+    }
+    let crd_at = reqs
+        .iter()
+        .position(|r| r.method == "PATCH" && r.path.contains("customresourcedefinitions"))
+        .unwrap();
+    let ns_at = reqs
+        .iter()
+        .position(|r| r.method == "PATCH" && r.path.ends_with("/namespaces/shop-staging"))
+        .unwrap();
+    let crd_reads = reqs[crd_at..ns_at]
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/widgets.example.com"))
+        .count();
+    assert!(
+        crd_reads >= 2,
+        "the agent waited for the CRD ({crd_reads} reads)"
+    );
+    // It waited for the Deployment to roll out (the stand-in controller lags one read).
+    let dep_reads = reqs
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/deployments/staging-shop"))
+        .count();
+    assert!(dep_reads >= 2, "{dep_reads}");
+    let parent = kube
+        .get("", "configmaps", "warden-agent", "warden-agent-staging")
+        .unwrap();
+    assert_eq!(parent["metadata"]["labels"][ID_LABEL], id.as_str());
+    assert_eq!(
+        parent["metadata"]["annotations"][GROUP_KINDS],
+        "ConfigMap,CustomResourceDefinition.apiextensions.k8s.io,Deployment.apps,Namespace,Service,ServiceAccount,Widget.example.com"
+    );
+    assert_eq!(
+        parent["metadata"]["annotations"][NAMESPACES],
+        "shop-staging"
+    );
+    assert_eq!(parent["data"]["commit"], c2.as_str());
+    let widget = kube
+        .get("example.com", "widgets", "shop-staging", "staging-gear")
+        .unwrap();
+    assert_eq!(widget["spec"]["size"], 3);
+
+    // Nothing new: the deployed commit is read back from the cluster and nothing is applied.
+    let before = kube.requests().len();
+    assert_eq!(
+        agent.pass().await.unwrap(),
+        PassOutcome::Unchanged {
+            deployed: Some(c2.clone())
+        }
+    );
+    assert!(kube.requests()[before..].iter().all(|r| r.method == "GET"));
+
+    kube.insert(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "theirs", "namespace": "shop-staging"}, "data": {"k": "v"}}));
+    kube.insert(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "owned", "namespace": "shop-staging", "labels": {PART_OF: id},
+            "ownerReferences": [{"apiVersion": "example.com/v1", "kind": "Widget", "name": "staging-gear", "uid": "u-widget"}]}}));
+
+    // The widget leaves the overlay and the generated ConfigMap gets a new hash suffix: the
+    // old ConfigMap and the widget are pruned; the foreign and the owned ConfigMaps stay.
+    let old_config: Vec<String> = objects_in(&kube, "shop-staging")
+        .into_iter()
+        .filter(|(p, n)| p == "configmaps" && n.starts_with("staging-shop-config-"))
+        .map(|(_, n)| n)
+        .collect();
+    assert_eq!(old_config.len(), 1);
+    let widgets = WIDGETS
+        .split("---\n")
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let kustomization = kustomization.replace("LOG_LEVEL=debug", "LOG_LEVEL=info");
+    let c3 = w
+        .approved_commit(
+            &[
+                ("overlays/staging/widgets.yaml", Some(widgets.as_bytes())),
+                (
+                    "overlays/staging/kustomization.yaml",
+                    Some(kustomization.as_bytes()),
+                ),
+            ],
+            "staging: no widget, quieter logs",
+        )
+        .await;
+    assert_eq!(
+        agent.pass().await.unwrap(),
+        PassOutcome::Deployed(c3.clone())
+    );
+    let (_, description) = deployed(&c3).unwrap();
+    assert!(description.contains("pruned 2"), "{description}");
+    assert!(
+        description.contains("1 kept (owned elsewhere)"),
+        "{description}"
+    );
+    let now: Vec<String> = objects_in(&kube, "shop-staging")
+        .into_iter()
+        .filter(|(p, _)| p == "configmaps")
+        .map(|(_, n)| n)
+        .collect();
+    assert!(!now.contains(&old_config[0]), "{now:?}");
+    assert!(
+        now.contains(&"theirs".to_string()) && now.contains(&"owned".to_string()),
+        "{now:?}"
+    );
+    assert_eq!(now.len(), 3, "{now:?}");
+    assert!(
+        kube.get("example.com", "widgets", "shop-staging", "staging-gear")
+            .is_none()
+    );
+    let parent = kube
+        .get("", "configmaps", "warden-agent", "warden-agent-staging")
+        .unwrap();
+    assert!(
+        !parent["metadata"]["annotations"][GROUP_KINDS]
+            .as_str()
+            .unwrap()
+            .contains("Widget"),
+        "{parent}"
+    );
+    // The CRD is still rendered, so it stays.
+    assert!(
+        kube.get(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "",
+            "widgets.example.com"
+        )
+        .is_some()
+    );
+
+    // A rollout that never finishes: the commit is applied (and recorded), the failure is
+    // reported with the reason, and it is not retried.
+    kube.stall("deployments", "shop-staging", "staging-shop");
+    let agent = w.apply_agent(&kube, Duration::from_millis(300));
+    let kustomization = kustomization.replace("newTag: 1.5.0", "newTag: 1.6.0");
+    let c4 = w
+        .approved_commit(
+            &[(
+                "overlays/staging/kustomization.yaml",
+                Some(kustomization.as_bytes()),
+            )],
+            "staging: 1.6.0",
+        )
+        .await;
+    match agent.pass().await.unwrap() {
+        PassOutcome::Failed { sha, reason } => {
+            assert_eq!(sha, c4);
+            assert!(reason.contains("rollouts not done"), "{reason}");
+            assert!(
+                reason.contains("Deployment.apps shop-staging/staging-shop"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(deployed(&c4).unwrap().0, "failure");
+    let dep = kube
+        .get("apps", "deployments", "shop-staging", "staging-shop")
+        .unwrap();
+    assert!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .ends_with(":1.6.0")
+    );
+    assert_eq!(
+        agent.pass().await.unwrap(),
+        PassOutcome::Unchanged { deployed: Some(c4) }
+    );
 }

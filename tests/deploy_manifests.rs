@@ -106,6 +106,26 @@ fn each_mode_gets_only_the_access_it_uses() {
     let role = apply.iter().find(|o| o["kind"] == "ClusterRole").unwrap();
     let text = role.to_string();
     assert!(!text.contains("\"*\""), "no wildcards: {text}");
+    // The ApplySet parent is a ConfigMap: the agent reads, creates and patches it, and lists
+    // and deletes members to prune them.
+    let core = role["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["apiGroups"] == serde_json::json!([""]))
+        .unwrap();
+    assert!(
+        core["resources"]
+            .as_array()
+            .unwrap()
+            .contains(&"configmaps".into())
+    );
+    for verb in ["get", "list", "create", "patch", "delete"] {
+        assert!(
+            core["verbs"].as_array().unwrap().contains(&verb.into()),
+            "{verb}"
+        );
+    }
     // Every mode runs restricted: non-root, no privilege escalation, read-only root.
     for mode in ["print", "apply", "argocd", "flux"] {
         let spec = pod_spec(&render(mode));

@@ -353,8 +353,13 @@ impl KState {
         stored.live = live;
     }
 
-    /// The stand-in controllers, on each read.
+    /// The stand-in controllers, on each read of the object itself (a list shows the object
+    /// as it is, and does not count as the read the controller lags by).
     fn reconcile(&mut self, key: &Key) {
+        self.reconcile_with(key, true);
+    }
+
+    fn reconcile_with(&mut self, key: &Key, counts: bool) {
         let wkey = (key.1.clone(), key.2.clone(), key.3.clone());
         let stalled = self.stalled.contains(&wkey);
         let failing = self.failing.contains(&wkey);
@@ -375,7 +380,9 @@ impl KState {
             return;
         }
         if stored.lag > 0 {
-            stored.lag -= 1;
+            if counts {
+                stored.lag -= 1;
+            }
             return;
         }
         let live = &mut stored.live;
@@ -713,7 +720,7 @@ fn answer(
             .collect();
         let mut items = Vec::new();
         for k in keys {
-            st.reconcile(&k);
+            st.reconcile_with(&k, false);
             let live = st.objects[&k].live.clone();
             if !selector_matches(&selector, &live["metadata"]["labels"]) {
                 continue;
