@@ -99,7 +99,8 @@ pub struct DemoPull {
 }
 
 /// The deploy half of the demo: the Renovate PR merged, the merge commit approved per
-/// environment, and `warden-agent` (print mode, in this process) deploying it to staging.
+/// environment, and `warden-agent` (apply mode, in this process, against the Kubernetes API
+/// stand-in) deploying it to staging.
 pub struct DemoDeploy {
     pub merged: Sha,
     /// (environment, state, description) of each `warden/approve/*` status.
@@ -107,7 +108,7 @@ pub struct DemoDeploy {
     pub key_id: String,
     /// What the agent's pass did.
     pub agent: String,
-    /// The images in what the agent rendered.
+    /// The images of the Deployments in the cluster afterwards.
     pub images: Vec<String>,
     pub objects: usize,
 }
@@ -278,15 +279,17 @@ pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoErro
 }
 
 /// Merge the Renovate PR (as a maintainer), wait for Warden's approvals on the merge commit,
-/// then run one pass of `warden-agent` for staging in print mode.
+/// then run one pass of `warden-agent` for staging in apply mode against a stand-in cluster.
 async fn deploy(
     sim: &Sim,
     repo: RepoId,
     pr: PrNumber,
     signer: &crate::signal::Signer,
 ) -> Result<DemoDeploy, DemoError> {
+    use crate::agent::apply::plan::{PART_OF, Parent};
+    use crate::agent::apply::{Applier, ApplyOptions};
     use crate::agent::config::AgentConfig;
-    use crate::agent::{Agent, PassOutcome, PrintDeployer};
+    use crate::agent::{Agent, PassOutcome};
     use crate::github::client::{As, GitHubClient};
     let token = sim.user_token("maintainer");
     let client = GitHubClient::with_token(
@@ -351,24 +354,57 @@ async fn deploy(
         ClientOptions::default(),
     )
     .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let printed = SharedBuf::default();
-    let deployer = PrintDeployer::new(
-        Box::new(printed.clone()),
-        None,
-        "warden-agent: acme/gitops overlays/staging (staging)".into(),
+    // A stand-in Kubernetes API with the namespace the staging overlay deploys to.
+    let kube = crate::sim::kube::KubeSim::start().await?;
+    for ns in ["shop-staging", "warden-agent"] {
+        kube.insert(
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        );
+    }
+    let deployer = Applier::new(
+        kube.client(),
+        ApplyOptions {
+            parent: Parent {
+                namespace: "warden-agent".into(),
+                name: "warden-agent-staging".into(),
+            },
+            default_namespace: "default".into(),
+            rollout_timeout: Duration::from_secs(30),
+            poll: Duration::from_millis(20),
+        },
     );
     let agent = Agent::new(config, agent_client, deployer);
     let agent_line = match agent.pass().await {
-        Ok(PassOutcome::Deployed(sha)) => format!("deployed {} to staging", sha.short()),
+        Ok(PassOutcome::Deployed(sha)) => {
+            let summary = sim
+                .statuses(repo, &sha)
+                .into_iter()
+                .rev()
+                .find(|s| s.context == crate::signal::deployed_context("staging"))
+                .and_then(|s| s.description)
+                .unwrap_or_default();
+            format!("deployed {} to staging ({summary})", sha.short())
+        }
         Ok(other) => format!("did not deploy: {other:?}"),
         Err(e) => format!("failed: {e}"),
     };
-    let text = printed.text();
-    let objects = text.matches("\nkind: ").count() + usize::from(text.starts_with("kind: "));
-    let images = text
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("image: "))
-        .map(str::to_string)
+    let owned = kube
+        .keys()
+        .into_iter()
+        .filter_map(|(g, p, ns, n)| kube.get(&g, &p, &ns, &n))
+        .filter(|o| o["metadata"]["labels"].get(PART_OF).is_some())
+        .collect::<Vec<_>>();
+    let objects = owned.len();
+    let images = owned
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .flat_map(|o| {
+            o["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|c| c["image"].as_str().map(str::to_string))
         .collect();
     Ok(DemoDeploy {
         merged,
@@ -378,32 +414,6 @@ async fn deploy(
         images,
         objects,
     })
-}
-
-/// A writer the demo reads back.
-#[derive(Clone, Default)]
-struct SharedBuf(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Write for SharedBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl SharedBuf {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    }
 }
 
 /// The demo's output: per pull request, the check run's conclusion, title, summary,
@@ -483,7 +493,8 @@ pub fn write_text(report: &DemoReport, out: &mut dyn Write) -> std::io::Result<(
     }
     writeln!(
         out,
-        "\nwarden-agent (staging, print mode): {}; {} objects rendered, images: {}",
+        "\nwarden-agent (staging, apply mode, against a stand-in Kubernetes API): {}; {} objects \
+         in the cluster carry its ApplySet label, images: {}",
         d.agent,
         d.objects,
         d.images.join(", ")

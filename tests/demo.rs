@@ -28,11 +28,18 @@ async fn the_demo_checks_both_pull_requests_then_approves_and_deploys_the_merge(
             "{description}"
         );
     }
-    assert_eq!(d.agent, format!("deployed {} to staging", d.merged.short()));
+    assert_eq!(
+        d.agent,
+        format!(
+            "deployed {} to staging (deployed: applied 4 objects, pruned 0, 1 rolled out)",
+            d.merged.short()
+        )
+    );
     assert_eq!(d.images, ["ghcr.io/example/shop:1.5.1"]);
+    assert_eq!(d.objects, 4);
     let mut text = Vec::new();
     warden::demo::write_text(&report, &mut text).unwrap();
     let text = String::from_utf8(text).unwrap();
     assert!(text.contains("warden/approve/production: success"));
-    assert!(text.contains("warden-agent (staging, print mode): deployed"));
+    assert!(text.contains("warden-agent (staging, apply mode"));
 }

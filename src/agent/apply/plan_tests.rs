@@ -340,3 +340,64 @@ proptest! {
         prop_assert_eq!(GroupKind::parse(&gk.to_string()), Some(gk));
     }
 }
+
+fn arb_object() -> impl Strategy<Value = Value> {
+    let api = prop_oneof![
+        Just("v1"),
+        Just("apps/v1"),
+        Just("example.com/v1"),
+        Just("apiextensions.k8s.io/v1"),
+        Just(""),
+    ];
+    let kind = prop_oneof![
+        Just("Namespace"),
+        Just("ConfigMap"),
+        Just("Service"),
+        Just("Deployment"),
+        Just("CustomResourceDefinition"),
+        Just("Widget"),
+        Just(""),
+    ];
+    let meta = prop_oneof![
+        (
+            "[a-c]{0,2}",
+            proptest::option::of("[a-c]{0,2}"),
+            any::<bool>()
+        )
+            .prop_map(|(name, ns, labelled)| {
+                let mut m = json!({"name": name});
+                if let Some(ns) = ns {
+                    m["namespace"] = json!(ns);
+                }
+                if labelled {
+                    m["labels"] = json!({"app": "x"});
+                }
+                m
+            }),
+        Just(json!("not a mapping")),
+        Just(json!({"name": "a", "labels": ["not", "a", "mapping"]})),
+        Just(json!({"name": 7})),
+    ];
+    (api, kind, meta).prop_map(|(a, k, m)| json!({"apiVersion": a, "kind": k, "metadata": m}))
+}
+
+proptest! {
+    #[test]
+    fn any_render_is_planned_or_refused_never_a_panic_and_plans_keep_their_promises(
+        objects in proptest::collection::vec(arb_object(), 0..10)
+    ) {
+        if let Ok(p) = run(&objects) {
+            let phases: Vec<u8> = p.members.iter().map(|m| m.obj_ref.gk.phase()).collect();
+            prop_assert!(phases.windows(2).all(|w| w[0] <= w[1]), "{:?}", phases);
+            let mut seen = HashSet::new();
+            let id = parent().id();
+            for m in &p.members {
+                prop_assert_eq!(m.body["metadata"]["labels"][PART_OF].as_str(), Some(id.as_str()));
+                prop_assert_eq!(m.obj_ref.namespace.is_some(), m.served.namespaced);
+                prop_assert!(seen.insert(m.obj_ref.clone()));
+                prop_assert!(p.set.group_kinds.contains(&m.obj_ref.gk));
+            }
+            prop_assert_eq!(p.members.len(), objects.len());
+        }
+    }
+}
