@@ -15,8 +15,9 @@ use warden::github::client::{ClientOptions, GitHubClient, now_unix};
 
 fn env_help() -> String {
     let mut s = String::from("Configuration (environment variables):\n");
+    let width = KEYS.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, what) in KEYS {
-        s.push_str(&format!("  {k:<26} {what}\n"));
+        s.push_str(&format!("  {k:<width$} {what}\n"));
     }
     s.push_str(
         "\nExample:\n  WARDEN_AGENT_REPO=acme/gitops WARDEN_AGENT_ENVIRONMENT=staging \\\n  \
@@ -33,8 +34,11 @@ fn env_help() -> String {
 /// statuses with Warden's public keys, fetches the approved commit's tarball and renders the
 /// overlay with Warden's Kustomize engine. Unsigned, forged, copied, stale or replayed approvals
 /// leave the cluster as it is and are logged and counted with the reason. With a token it
-/// reports `warden/deployed/<env>` on the commit. Logs are JSON lines on standard error;
-/// print mode writes the objects to standard output.
+/// reports `warden/deployed/<env>` on the commit. Modes: `print` writes the objects to standard
+/// output; `apply` server-side applies them as field manager `warden-agent`, kept as a
+/// Kubernetes ApplySet (pruning what left the overlay) and waits for rollouts; `argocd` and
+/// `flux` pin the named Application / GitRepository to the commit. Logs are JSON lines on
+/// standard error.
 #[derive(Parser)]
 #[command(name = "warden-agent", version, after_help = env_help())]
 struct Cli {
