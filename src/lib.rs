@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod app;
+pub mod chatops;
 pub mod checks;
 
 pub mod demo;
