@@ -238,8 +238,8 @@ fn command_lines<'a>(body: &'a str, prefix: &str) -> Vec<(usize, &'a str, &'a st
         let Some(t) = strip_indent(line) else {
             continue;
         };
-        if t.starts_with("<!--") {
-            in_html_comment = !t[4..].contains("-->");
+        if let Some(inside) = t.strip_prefix("<!--") {
+            in_html_comment = !inside.contains("-->");
             continue;
         }
         if t.starts_with('>') {
