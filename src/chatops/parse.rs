@@ -235,11 +235,14 @@ fn command_lines<'a>(body: &'a str, prefix: &str) -> Vec<(usize, &'a str, &'a st
             in_fence = Some(f);
             continue;
         }
+        // An HTML comment opened on this line and not closed hides the lines that follow.
+        if let Some(i) = line.rfind("<!--") {
+            in_html_comment = !line[i + 4..].contains("-->");
+        }
         let Some(t) = strip_indent(line) else {
             continue;
         };
-        if let Some(inside) = t.strip_prefix("<!--") {
-            in_html_comment = !inside.contains("-->");
+        if t.starts_with("<!--") {
             continue;
         }
         if t.starts_with('>') {

@@ -72,6 +72,11 @@ fn quotes_code_and_html_comments_are_not_commands() {
     // A backtick line with a backtick in its info string opens no fence (CommonMark), so the
     // last line is shown as text, and is a command.
     assert_eq!(verbs(body), [(18, Verb::Explain)]);
+    // An HTML comment opened mid-line hides what follows until it closes.
+    assert_eq!(
+        verbs("see <!-- hidden\n/warden validate\n-->\n/warden help"),
+        [(4, Verb::Help)]
+    );
     // An unclosed fence runs to the end of the comment.
     assert_eq!(
         verbs(
