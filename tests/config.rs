@@ -150,11 +150,14 @@ fn docs_example_reads_as_documented() {
         chatops: Chatops {
             prefix: "/warden".into(),
             permissions: [
-                ("approve".to_string(), Permission::Maintain),
-                ("rerun".to_string(), Permission::Write),
+                ("hold".to_string(), Permission::Maintain),
+                ("validate".to_string(), Permission::Write),
             ]
             .into_iter()
             .collect(),
+            teams: [("hold".to_string(), vec!["acme/platform".to_string()])]
+                .into_iter()
+                .collect(),
         },
         deploy: Deploy {
             branch: Some("main".into()),
@@ -341,10 +344,32 @@ fn each_kind_of_error_names_line_and_key() {
             ),
         ),
         (
-            "version: 1\nchatops:\n  permissions:\n    approve: owner\n",
+            "version: 1\nchatops:\n  permissions:\n    hold: owner\n",
             format!(
-                "{f}:4: chatops.permissions.approve: expected one of read, triage, write, maintain, admin, found \"owner\""
+                "{f}:4: chatops.permissions.hold: expected one of read, triage, write, maintain, admin, found \"owner\""
             ),
+        ),
+        (
+            "version: 1\nchatops:\n  permissions:\n    hold: read\n",
+            format!(
+                "{f}:4: chatops.permissions.hold: read is below the built-in write; a permission can only be raised"
+            ),
+        ),
+        (
+            "version: 1\nchatops:\n  permissions:\n    rerun: write\n",
+            format!(
+                "{f}:4: chatops.permissions: unknown command \"rerun\" (commands: help, validate, diff, explain, hold, unhold, merge, promote)"
+            ),
+        ),
+        (
+            "version: 1\nchatops:\n  teams:\n    holds: [acme/platform]\n",
+            format!(
+                "{f}:4: chatops.teams: unknown command \"holds\"; did you mean \"hold\"? (commands: help, validate, diff, explain, hold, unhold, merge, promote)"
+            ),
+        ),
+        (
+            "version: 1\nchatops:\n  teams:\n    hold: [platform]\n",
+            format!("{f}:4: chatops.teams.hold[0]: bad team \"platform\": write org/team-slug"),
         ),
         // bad globs and paths
         (
@@ -751,7 +776,7 @@ fn automerge_helpers() {
     assert_eq!(a.authors[2].to_string(), "@acme/platform-team");
     assert!(a.frozen(Date::parse("2027-01-01").unwrap()));
     assert_eq!(c.deploy.branch.as_deref(), Some("release/prod"));
-    assert_eq!(c.chatops.permissions["approve"], Permission::Admin);
+    assert_eq!(c.chatops.permissions["hold"], Permission::Admin);
     assert_eq!(c.external_refs(), &[] as &[ExternalRef]);
     let c = load_ok(&docs_example());
     assert_eq!(c.external_refs().len(), 2);

@@ -387,8 +387,11 @@ impl Default for Comments {
 pub struct Chatops {
     /// What a command comment starts with. Default `/warden`.
     pub prefix: String,
-    /// Least repository permission needed per command.
+    /// Least repository permission needed per command, where raised above the built-in one
+    /// (`crate::chatops::COMMANDS`).
     pub permissions: BTreeMap<String, Permission>,
+    /// Commands only members of these teams (`org/team-slug`) may run.
+    pub teams: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Chatops {
@@ -396,6 +399,7 @@ impl Default for Chatops {
         Chatops {
             prefix: "/warden".into(),
             permissions: BTreeMap::new(),
+            teams: BTreeMap::new(),
         }
     }
 }

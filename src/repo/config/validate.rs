@@ -40,7 +40,7 @@ const AUTOMERGE_KEYS: &[&str] = &[
 ];
 const FREEZE_KEYS: &[&str] = &["from", "to"];
 const COMMENT_KEYS: &[&str] = &["sticky", "diff"];
-const CHATOPS_KEYS: &[&str] = &["prefix", "permissions"];
+const CHATOPS_KEYS: &[&str] = &["prefix", "permissions", "teams"];
 const DEPLOY_KEYS: &[&str] = &["branch"];
 const LEVELS: &[&str] = &["off", "info", "warning", "error"];
 
@@ -709,28 +709,70 @@ impl<'a> Cx<'a> {
                     let words: Vec<&str> = Permission::ALL.iter().map(|c| c.as_str()).collect();
                     let entries = self.map(v, &key).unwrap_or(&[]);
                     for (cmd, level) in entries {
-                        if !valid_command(cmd) {
-                            self.err(
-                                level,
-                                &key,
-                                format!(
-                                    "bad command name {}: use lowercase letters, digits and '-'",
-                                    quote(cmd)
-                                ),
-                            );
+                        let Some(builtin) = self.command(level, &key, cmd) else {
+                            continue;
+                        };
+                        let ck = child(&key, cmd);
+                        if let Some(p) = self.keyword(level, &ck, Permission::parse, &words) {
+                            if p < builtin {
+                                self.err(
+                                    level,
+                                    &ck,
+                                    format!(
+                                        "{p} is below the built-in {builtin}; a permission can only be raised"
+                                    ),
+                                );
+                            } else {
+                                c.permissions.insert(cmd.clone(), p);
+                            }
+                        }
+                    }
+                }
+                "teams" => {
+                    let entries = self.map(v, &key).unwrap_or(&[]);
+                    for (cmd, list) in entries {
+                        if self.command(list, &key, cmd).is_none() {
                             continue;
                         }
-                        if let Some(p) =
-                            self.keyword(level, &child(&key, cmd), Permission::parse, &words)
-                        {
-                            c.permissions.insert(cmd.clone(), p);
-                        }
+                        let teams = self.strings(list, &child(&key, cmd), |s| {
+                            if valid_team(s) {
+                                Ok(s.to_lowercase())
+                            } else {
+                                Err(format!("bad team {}: write org/team-slug", quote(s)))
+                            }
+                        });
+                        c.teams.insert(cmd.clone(), teams);
                     }
                 }
                 _ => {}
             }
         }
         c
+    }
+
+    /// A command name under `chatops.permissions` / `chatops.teams`: its built-in permission.
+    fn command(&mut self, at: &Node, key: &str, cmd: &str) -> Option<Permission> {
+        if let Some(p) = crate::chatops::default_permission(cmd) {
+            return Some(p);
+        }
+        let names: Vec<&str> = crate::chatops::COMMANDS.iter().map(|(c, _)| *c).collect();
+        let hint = if valid_command(cmd) {
+            crate::chatops::parse::closest(cmd)
+                .map(|v| format!("; did you mean {}?", quote(v.name())))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        self.err(
+            at,
+            key,
+            format!(
+                "unknown command {}{hint} (commands: {})",
+                quote(cmd),
+                names.join(", ")
+            ),
+        );
+        None
     }
 
     fn deploy(&mut self, n: &Node) -> Deploy {
@@ -851,6 +893,17 @@ fn valid_env_name(s: &str) -> bool {
         && s.len() <= 63
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn valid_team(s: &str) -> bool {
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 100
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    };
+    s.split_once('/')
+        .is_some_and(|(org, team)| ok(org) && ok(team))
 }
 
 fn valid_command(s: &str) -> bool {
