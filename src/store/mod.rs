@@ -1,9 +1,14 @@
 //! Durable state of `warden serve`: webhook deliveries seen (for de-duplication) and the job
-//! queue (leases, per-PR order, superseding), in SQLite under `WARDEN_DATA_DIR`.
+//! queue (leases, per-PR order, superseding), and the ChatOps audit trail, holds and replies,
+//! in SQLite under `WARDEN_DATA_DIR`.
 //!
 //! Time is passed in (Unix milliseconds), never read here, so the queue's behaviour is tested
 //! with a controlled clock. One connection behind a mutex: SQLite serialises writers anyway, and
 //! every operation is a short transaction.
+
+mod chatops;
+
+pub use chatops::{CommandRecord, Hold};
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -130,6 +135,7 @@ impl Store {
     fn init(conn: Connection) -> Result<Store, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(chatops::SCHEMA)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
