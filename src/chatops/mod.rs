@@ -2,6 +2,7 @@
 //! a comment; [`authorize`] decides who may run them (pure). See docs/chatops.md.
 
 pub mod parse;
+pub mod reply;
 
 use crate::repo::config::{Chatops, Permission};
 

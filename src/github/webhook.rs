@@ -175,6 +175,8 @@ pub enum Event {
         comment: Comment,
         /// For `edited`: the body before the edit.
         previous_body: Option<String>,
+        /// Who opened the issue or pull request.
+        issue_author: Actor,
     },
     PullRequestReview {
         action: String,
@@ -373,6 +375,7 @@ struct RawIssue {
     number: u64,
     #[serde(default)]
     pull_request: Option<serde_json::Value>,
+    user: RawAccount,
 }
 
 #[derive(Deserialize)]
@@ -549,6 +552,7 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, WebhookError> {
                     author: actor(&raw.comment.user),
                 },
                 previous_body: raw.changes.and_then(|c| c.body).map(|b| b.from),
+                issue_author: actor(&raw.issue.user),
             }
         }
         "pull_request_review" => {

@@ -426,6 +426,12 @@ pub fn comment_event(inner: &Inner, st: &mut State, id: u64, action: &str, from:
         .get(&c.number)
         .map(|p| p.title.clone())
         .unwrap_or_default();
+    // The issue's user is whoever opened the pull request, not the commenter.
+    let (opener, opener_bot) = r
+        .pulls
+        .get(&c.number)
+        .map(|p| (p.author.clone(), super::user_login_is_bot(&p.author)))
+        .unwrap_or_else(|| (c.author.clone(), c.bot));
     let mut payload = json!({
         "action": action,
         "issue": {
@@ -433,7 +439,7 @@ pub fn comment_event(inner: &Inner, st: &mut State, id: u64, action: &str, from:
             "number": c.number,
             "title": title,
             "state": "open",
-            "user": user_json(&c.author, 3, c.bot),
+            "user": user_json(&opener, 4, opener_bot),
             "pull_request": {"url": format!("https://api.github.com/repos/{}/pulls/{}", r.name, c.number)},
         },
         "comment": super::api::comment_json(inner, r, c),

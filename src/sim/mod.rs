@@ -786,6 +786,17 @@ impl Sim {
         hooks::check_suite_event(&self.inner, &mut st, repo.0, head, "rerequested");
     }
 
+    /// The reactions on a comment: (who, content), in the order they were made.
+    pub fn reactions(&self, comment: CommentId) -> Vec<(String, String)> {
+        self.inner
+            .lock()
+            .reactions
+            .iter()
+            .filter(|(c, _, _)| *c == comment.0)
+            .map(|(_, who, content)| (who.clone(), content.clone()))
+            .collect()
+    }
+
     /// `admin`, `maintain`, `write`, `triage`, `read` or `none`.
     pub fn set_permission(&self, repo: RepoId, user: &str, permission: &str) {
         self.inner
