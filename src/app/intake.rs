@@ -95,6 +95,13 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
             Some(format!("{}@{git_ref}", repo.name)),
             Some(after.to_string()),
         )),
+        // A new or edited comment on a pull request, by a person: ChatOps looks for commands.
+        // Comments of one pull request are handled in order, apart from its checks.
+        Event::IssueComment { repo, number, .. } if super::chatops::wants(event) => Some(job(
+            "issue_comment",
+            Some(format!("{}#{number}/comments", repo.name)),
+            None,
+        )),
         Event::Installation { .. } | Event::InstallationRepositories { .. } => {
             Some(job("installation", None, None))
         }

@@ -151,11 +151,15 @@ impl Prepared {
             threads,
             signer,
         });
+        let handler = Arc::new(super::chatops::Dispatch {
+            pipeline: pipeline.clone(),
+            chatops: super::chatops::ChatOps::new(client.clone(), pipeline, store.clone()),
+        });
         super::run_until(
             listener,
             store,
             webhook_secret,
-            pipeline,
+            handler,
             workers,
             vec![super::reconcile_task(client, reconcile_interval)],
             shutdown,

@@ -65,7 +65,10 @@ pub fn results(sections: &[(String, Answer)]) -> String {
             Answer::Denied(b) => ("⛔", b),
             Answer::Failed(b) => ("❌", b),
         };
-        out.push_str(&format!("{mark} `{}`\n\n{body}\n\n", text.replace('`', "'")));
+        out.push_str(&format!(
+            "{mark} `{}`\n\n{body}\n\n",
+            text.replace('`', "'")
+        ));
     }
     cut(out)
 }
@@ -118,7 +121,10 @@ mod tests {
             assert!(h.contains(&format!("`/warden {}`", v.usage())), "{h}");
         }
         assert!(h.contains("| `/warden diff [ENV|TARGET] [--full]` | post the rendered diff of one environment or target | `write` or above, or the pull request's author |"), "{h}");
-        assert!(h.contains("`write` or above; members of @acme/platform only"), "{h}");
+        assert!(
+            h.contains("`write` or above; members of @acme/platform only"),
+            "{h}"
+        );
         assert_eq!(help(&c, Some(Verb::Explain)).lines().count(), 3);
     }
 

@@ -409,6 +409,105 @@ impl Forge for GitHubClient {
     }
 }
 
+impl crate::app::chatops::ChatForge for GitHubClient {
+    async fn react(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        comment: CommentId,
+        content: &'static str,
+    ) -> Result<(), ForgeError> {
+        self.request(
+            As::Installation(inst),
+            Method::POST,
+            &self.repo_url(repo, &format!("/issues/comments/{comment}/reactions")),
+            Some(&json!({ "content": content })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn post_comment(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        number: PrNumber,
+        body: &str,
+    ) -> Result<CommentId, ForgeError> {
+        let path = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
+        let a = self
+            .request(
+                As::Installation(inst),
+                Method::POST,
+                &self.repo_url(repo, &format!("/issues/{number}/comments")),
+                Some(&json!({ "body": cut(body, COMMENT_LIMIT) })),
+            )
+            .await?;
+        Ok(CommentId(field_u64(&a.json(path)?, path, "id")?))
+    }
+
+    async fn edit_comment(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        id: CommentId,
+        body: &str,
+    ) -> Result<bool, ForgeError> {
+        match self
+            .request(
+                As::Installation(inst),
+                Method::PATCH,
+                &self.repo_url(repo, &format!("/issues/comments/{id}")),
+                Some(&json!({ "body": cut(body, COMMENT_LIMIT) })),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            // Deleted by someone: post a new one.
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn permission(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        login: &str,
+    ) -> Result<Option<crate::repo::config::Permission>, ForgeError> {
+        use crate::repo::config::Permission;
+        let path = "GET /repos/{owner}/{repo}/collaborators/{username}/permission";
+        let url = self.repo_url(repo, &format!("/collaborators/{login}/permission"));
+        let v = match self.get(As::Installation(inst), &url).await {
+            Ok(a) => a.json(path)?,
+            // Not a collaborator (GitHub answers 404 for some accounts): no permission.
+            Err(e) if e.status() == Some(404) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        // `role_name` has the five roles (a custom role name falls back to `permission`, which
+        // has only admin, write, read and none).
+        let role = v["role_name"].as_str().and_then(Permission::parse);
+        let legacy = v["permission"].as_str().and_then(Permission::parse);
+        Ok(role.or(legacy))
+    }
+
+    async fn team_member(
+        &self,
+        inst: InstallationId,
+        org: &str,
+        team: &str,
+        login: &str,
+    ) -> Result<bool, ForgeError> {
+        let path = "GET /orgs/{org}/teams/{team_slug}/memberships/{username}";
+        let url = self.url(&format!("/orgs/{org}/teams/{team}/memberships/{login}"));
+        match self.get(As::Installation(inst), &url).await {
+            Ok(a) => Ok(a.json(path)?["state"].as_str() == Some("active")),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 impl Inventory for GitHubClient {
     async fn installations(&self) -> Result<Vec<InstallationId>, ForgeError> {
         let path = "/app/installations";

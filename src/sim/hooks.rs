@@ -118,13 +118,24 @@ pub fn emit(inner: &Inner, st: &mut State, event: &str, mut payload: Value) {
     inner.hooks.push(st.deliveries.len() - 1);
 }
 
-/// Send an earlier delivery again as a new attempt with the same GUID.
+/// Send an earlier delivery again as a new attempt with the same GUID (GitHub's redelivery),
+/// or with a new GUID (`fresh_guid`: the same event delivered twice, which GitHub does not
+/// promise never to do).
 pub fn redeliver(inner: &Inner, st: &mut State, index: usize) -> u64 {
+    resend(inner, st, index, false)
+}
+
+pub fn resend(inner: &Inner, st: &mut State, index: usize, fresh_guid: bool) -> u64 {
     let id = st.id();
+    let g = if fresh_guid {
+        guid(st)
+    } else {
+        st.deliveries[index].guid.clone()
+    };
     let d = &st.deliveries[index];
     let again = Delivery {
         id,
-        guid: d.guid.clone(),
+        guid: g,
         event: d.event.clone(),
         action: d.action.clone(),
         payload: d.payload.clone(),

@@ -893,6 +893,14 @@ impl Sim {
             .collect()
     }
 
+    /// Deliver delivery `id` again: as GitHub's redelivery (same GUID), or as a duplicate
+    /// (`fresh_guid`). The id of the new attempt.
+    pub fn resend(&self, id: u64, fresh_guid: bool) -> Option<u64> {
+        let mut st = self.inner.lock();
+        let index = st.deliveries.iter().position(|d| d.id == id)?;
+        Some(hooks::resend(&self.inner, &mut st, index, fresh_guid))
+    }
+
     pub fn deliveries(&self) -> Vec<DeliveryView> {
         let st = self.inner.lock();
         st.deliveries

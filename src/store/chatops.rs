@@ -117,6 +117,26 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Whether this command of this comment was recorded already.
+    pub fn command_seen(
+        &self,
+        repo: &str,
+        comment_id: u64,
+        position: u32,
+        text: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM commands
+                 WHERE repo = ?1 AND comment_id = ?2 AND position = ?3 AND text = ?4",
+                params![repo, comment_id as i64, position, text],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Set a recorded command's outcome.
     pub fn finish_command(
         &self,
@@ -278,6 +298,14 @@ mod tests {
         let c = record(0, "/warden hold staging");
         assert!(s.claim_command(&c).unwrap());
         assert!(!s.claim_command(&c).unwrap(), "a redelivery runs nothing");
+        assert!(
+            s.command_seen("acme/gitops", 7, 0, "/warden hold staging")
+                .unwrap()
+        );
+        assert!(
+            !s.command_seen("acme/gitops", 7, 5, "/warden hold staging")
+                .unwrap()
+        );
         // Another position, or other text at the same position (an edit), is another command.
         assert!(s.claim_command(&record(1, "/warden hold staging")).unwrap());
         assert!(s.claim_command(&record(0, "/warden unhold")).unwrap());

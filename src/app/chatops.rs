@@ -1,0 +1,571 @@
+//! `warden serve`'s side of ChatOps: an `issue_comment` job finds the commands in the comment
+//! (`crate::chatops::parse`), acknowledges them with 👀, checks each commenter's permission
+//! (the collaborator-permission endpoint, cached for a minute; team membership when a command
+//! is restricted to teams), runs each command once (the store's audit trail is the guard
+//! against redelivered webhooks), answers in one reply per comment (edited in place when the
+//! comment is edited) and ends with 👍, 👎 or 😕.
+//!
+//! The repository's config is read from its default branch (and the org's `.github` repo):
+//! a pull request cannot change who may run commands on it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::chatops::parse::{self, Args, Command, Parsed, Problem};
+use crate::chatops::reply::{self, Answer};
+use crate::chatops::{Commenter, Denied, authorize};
+use crate::checks::run::all_rules;
+use crate::github::ids::{CommentId, InstallationId, PrNumber, RepoName};
+use crate::github::webhook::{self, ActorKind, Event};
+use crate::repo::config::{self, Permission, REPO_FILE, RepoConfig};
+use crate::store::{CommandRecord, Hold, Job, Store};
+
+use super::now_ms;
+use super::pipeline::{Forge, ForgeError, ORG_CONFIG_FILE, ORG_CONFIG_REPO, Pipeline, Subject};
+use super::workers::{JobHandler, Outcome};
+
+/// The GitHub operations ChatOps needs beyond the pipeline's.
+pub trait ChatForge: Send + Sync + 'static {
+    /// Add a reaction (`eyes`, `+1`, `-1`, `confused`) to an issue comment.
+    fn react(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        comment: CommentId,
+        content: &'static str,
+    ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+    /// Post a new comment on a pull request; its id.
+    fn post_comment(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        number: PrNumber,
+        body: &str,
+    ) -> impl Future<Output = Result<CommentId, ForgeError>> + Send;
+    /// Replace the body of a comment Warden posted; `false` when it no longer exists.
+    fn edit_comment(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        id: CommentId,
+        body: &str,
+    ) -> impl Future<Output = Result<bool, ForgeError>> + Send;
+    /// A user's permission on a repository (None: none).
+    fn permission(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        login: &str,
+    ) -> impl Future<Output = Result<Option<Permission>, ForgeError>> + Send;
+    /// Whether a user is an active member of `org/team`.
+    fn team_member(
+        &self,
+        inst: InstallationId,
+        org: &str,
+        team: &str,
+        login: &str,
+    ) -> impl Future<Output = Result<bool, ForgeError>> + Send;
+}
+
+/// Runs `issue_comment` jobs.
+pub struct ChatOps<F: Forge + ChatForge> {
+    pub forge: Arc<F>,
+    pub pipeline: Arc<Pipeline<F>>,
+    pub store: Arc<Store>,
+    permissions: moka::future::Cache<(String, String), Option<Permission>>,
+}
+
+/// What a comment event asks of ChatOps.
+struct Asked {
+    inst: InstallationId,
+    repo: RepoName,
+    number: PrNumber,
+    comment: CommentId,
+    comment_url: String,
+    login: String,
+    is_author: bool,
+    body: String,
+    previous: Option<String>,
+}
+
+fn is_bot(kind: ActorKind, login: &str) -> bool {
+    kind == ActorKind::Bot || login.ends_with("[bot]")
+}
+
+/// The comment events ChatOps acts on: a new or edited comment on a pull request, by a person.
+pub fn wants(event: &Event) -> bool {
+    matches!(event, Event::IssueComment { action, on_pull_request: true, comment, .. }
+        if (action == "created" || action == "edited") && !is_bot(comment.author.kind, &comment.author.login))
+}
+
+fn asked(event: Event) -> Option<Asked> {
+    let Event::IssueComment {
+        action,
+        installation: Some(inst),
+        repo,
+        number,
+        on_pull_request: true,
+        comment,
+        previous_body,
+        issue_author,
+    } = event
+    else {
+        return None;
+    };
+    if !(action == "created" || action == "edited")
+        || is_bot(comment.author.kind, &comment.author.login)
+    {
+        return None;
+    }
+    let comment_url = format!(
+        "https://github.com/{}/pull/{}#issuecomment-{}",
+        repo.name, number, comment.id
+    );
+    Some(Asked {
+        inst,
+        is_author: issue_author.id == comment.author.id,
+        repo: repo.name,
+        number,
+        comment: comment.id,
+        comment_url,
+        login: comment.author.login,
+        body: comment.body,
+        previous: if action == "edited" {
+            Some(previous_body.unwrap_or_default())
+        } else {
+            None
+        },
+    })
+}
+
+fn args_text(c: &Command) -> String {
+    match &c.args {
+        Args::Help { verb } => verb.map(|v| v.to_string()).unwrap_or_default(),
+        Args::Validate => String::new(),
+        Args::Diff { scope, full } => format!(
+            "{}{}",
+            scope.clone().unwrap_or_default(),
+            if *full { " --full" } else { "" }
+        )
+        .trim()
+        .to_string(),
+        Args::Explain { rule } => rule.clone(),
+        Args::Hold { env, reason } => format!(
+            "{}{}",
+            env.clone().unwrap_or_default(),
+            reason
+                .as_ref()
+                .map(|r| format!(" -- {r}"))
+                .unwrap_or_default()
+        )
+        .trim()
+        .to_string(),
+        Args::Unhold { env } => env.clone().unwrap_or_default(),
+    }
+}
+
+impl<F: Forge + ChatForge> ChatOps<F> {
+    pub fn new(forge: Arc<F>, pipeline: Arc<Pipeline<F>>, store: Arc<Store>) -> ChatOps<F> {
+        ChatOps {
+            forge,
+            pipeline,
+            store,
+            permissions: moka::future::Cache::builder()
+                .time_to_live(Duration::from_secs(60))
+                .max_capacity(10_000)
+                .build(),
+        }
+    }
+
+    /// The repo's config from its default branch over the org's; the defaults when it does
+    /// not load (the check run reports why).
+    async fn config(&self, a: &Asked) -> Result<RepoConfig, ForgeError> {
+        let f = &self.forge;
+        let repo_text = f.default_branch_file(a.inst, &a.repo, REPO_FILE).await?;
+        let org_repo =
+            RepoName::parse(&format!("{}/{ORG_CONFIG_REPO}", a.repo.owner())).map_err(|e| {
+                ForgeError {
+                    message: e.to_string(),
+                    transient: false,
+                }
+            })?;
+        let org_text = f
+            .default_branch_file(a.inst, &org_repo, ORG_CONFIG_FILE)
+            .await?;
+        let org_path = format!("{org_repo}/{ORG_CONFIG_FILE}");
+        let rules = all_rules();
+        let known: Vec<&str> = rules.iter().map(|r| r.id).collect();
+        Ok(config::load(
+            repo_text.as_deref().map(|t| (REPO_FILE, t)),
+            org_text.as_deref().map(|t| (org_path.as_str(), t)),
+            &known,
+        )
+        .unwrap_or_default())
+    }
+
+    async fn permission_of(&self, a: &Asked) -> Result<Option<Permission>, ForgeError> {
+        let key = (a.repo.to_string(), a.login.clone());
+        if let Some(p) = self.permissions.get(&key).await {
+            return Ok(p);
+        }
+        let p = self.forge.permission(a.inst, &a.repo, &a.login).await?;
+        self.permissions.insert(key, p).await;
+        Ok(p)
+    }
+
+    async fn check(
+        &self,
+        a: &Asked,
+        config: &RepoConfig,
+        verb: &str,
+        found: Option<Permission>,
+    ) -> Result<Result<(), Denied>, ForgeError> {
+        let mut teams = Vec::new();
+        if let Some(list) = config.chatops.teams.get(verb) {
+            for t in list {
+                if let Some((org, team)) = t.split_once('/')
+                    && self.forge.team_member(a.inst, org, team, &a.login).await?
+                {
+                    teams.push(t.clone());
+                }
+            }
+        }
+        Ok(authorize(
+            &config.chatops,
+            verb,
+            &Commenter {
+                login: &a.login,
+                permission: found,
+                is_author: a.is_author,
+                teams: &teams,
+            },
+        ))
+    }
+
+    async fn reply(&self, a: &Asked, body: &str) -> Result<(), ForgeError> {
+        let repo = a.repo.to_string();
+        let existing = self
+            .store
+            .reply_to(&repo, a.comment.0)
+            .map_err(store_error)?;
+        if let Some(id) = existing
+            && self
+                .forge
+                .edit_comment(a.inst, &a.repo, CommentId(id), body)
+                .await?
+        {
+            return Ok(());
+        }
+        let id = self
+            .forge
+            .post_comment(a.inst, &a.repo, a.number, body)
+            .await?;
+        self.store
+            .set_reply(&repo, a.comment.0, id.0)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Run one command that may run.
+    async fn run(&self, a: &Asked, config: &RepoConfig, c: &Command) -> Answer {
+        let repo = a.repo.to_string();
+        match &c.args {
+            Args::Help { verb } => Answer::Done(reply::help(&config.chatops, *verb)),
+            Args::Explain { rule } => {
+                let rules = all_rules();
+                match rules.iter().find(|r| r.id == rule) {
+                    Some(r) => Answer::Done(format!(
+                        "**`{}`** (default level: {}): {}\n\n{}\n\nThis pull request's findings of this rule are in the `{}` check run.",
+                        r.id,
+                        format!("{:?}", r.default).to_lowercase(),
+                        r.summary,
+                        r.help,
+                        super::pipeline::CHECK_NAME
+                    )),
+                    None => {
+                        let names: Vec<&str> = rules.iter().map(|r| r.id).collect();
+                        let near = names
+                            .iter()
+                            .map(|n| (strsim::damerau_levenshtein(n, rule), *n))
+                            .min_by_key(|(d, _)| *d)
+                            .filter(|(d, _)| *d <= 3)
+                            .map(|(_, n)| format!("; did you mean `{n}`?"))
+                            .unwrap_or_default();
+                        Answer::Failed(format!("`{rule}` is not a rule{near}"))
+                    }
+                }
+            }
+            Args::Hold { env, reason } => {
+                if let Some(e) = env
+                    && config.environment(e).is_none()
+                {
+                    return unknown_env(config, e);
+                }
+                let hold = Hold {
+                    repo: repo.clone(),
+                    pr: env.is_none().then_some(a.number.0),
+                    environment: env.clone(),
+                    reason: reason.clone().unwrap_or_default(),
+                    by: a.login.clone(),
+                    comment_url: a.comment_url.clone(),
+                    created_ms: now_ms(),
+                };
+                match self.store.add_hold(&hold) {
+                    Ok(_) => {
+                        let what = match env {
+                            Some(e) => format!("Everything that targets `{e}` in this repository is held"),
+                            None => format!("Pull request #{} is held", a.number),
+                        };
+                        let holds = self.store.holds(Some(&repo)).unwrap_or_default();
+                        Answer::Done(format!(
+                            "{what} from auto-merge, promotion and deploy approval until `{} unhold{}`.\n\nHolds in this repository:\n{}",
+                            config.chatops.prefix,
+                            env.as_ref().map(|e| format!(" {e}")).unwrap_or_default(),
+                            reply::holds(&holds)
+                        ))
+                    }
+                    Err(e) => Answer::Failed(format!("the hold was not stored: {e}")),
+                }
+            }
+            Args::Unhold { env } => {
+                let pr = env.is_none().then_some(a.number.0);
+                match self.store.remove_hold(&repo, pr, env.as_deref()) {
+                    Ok(true) => {
+                        let holds = self.store.holds(Some(&repo)).unwrap_or_default();
+                        Answer::Done(format!(
+                            "Lifted.\n\nHolds in this repository:\n{}",
+                            reply::holds(&holds)
+                        ))
+                    }
+                    Ok(false) => Answer::Failed(match env {
+                        Some(e) => format!("`{e}` is not held"),
+                        None => format!("pull request #{} is not held", a.number),
+                    }),
+                    Err(e) => Answer::Failed(format!("the hold was not lifted: {e}")),
+                }
+            }
+            Args::Validate => {
+                let heads = match self.forge.pull_request(a.inst, &a.repo, a.number).await {
+                    Ok(h) => h,
+                    Err(e) => return Answer::Failed(e.message),
+                };
+                let subject = Subject {
+                    installation: a.inst,
+                    repo: a.repo.clone(),
+                    head: heads.head.clone(),
+                    base: Some(heads.base),
+                    pr: Some(a.number),
+                    push: None,
+                };
+                match self.pipeline.run(&subject).await {
+                    Ok(conclusion) => Answer::Done(format!(
+                        "Checked {} again: **{}**.",
+                        heads.head.short(),
+                        conclusion.as_str()
+                    )),
+                    Err(e) => Answer::Failed(format!("the check did not finish: {}", e.message)),
+                }
+            }
+            Args::Diff { .. } => Answer::Failed(
+                "`diff` is not available yet; the rendered diff is in Warden's pull request comment and check run".into(),
+            ),
+        }
+    }
+
+    async fn handle_asked(&self, a: Asked) -> Result<(), ForgeError> {
+        let config = self.config(&a).await?;
+        let prefix = config.chatops.prefix.clone();
+        let parsed: Parsed = match &a.previous {
+            Some(before) => parse::added(before, &a.body, &prefix),
+            None => parse::parse(&a.body, &prefix),
+        };
+        if parsed.is_empty() {
+            return Ok(());
+        }
+        let repo = a.repo.to_string();
+        // A redelivered or duplicated webhook: everything in it was handled; say nothing.
+        let invalid_text: String = a.body.chars().take(500).collect();
+        let seen = |position: u32, text: &str| {
+            self.store
+                .command_seen(&repo, a.comment.0, position, text)
+                .map_err(store_error)
+        };
+        let all_seen = if parsed.problems.is_empty() {
+            let mut all = true;
+            for c in &parsed.commands {
+                all &= seen(c.position as u32, &c.text)?;
+            }
+            all
+        } else {
+            seen(u32::MAX, &invalid_text)?
+        };
+        if all_seen {
+            return Ok(());
+        }
+        self.forge.react(a.inst, &a.repo, a.comment, "eyes").await?;
+        let record = |position: u32, text: String, verb: &str, args: String| CommandRecord {
+            repo: repo.clone(),
+            comment_id: a.comment.0,
+            position,
+            text,
+            pr: a.number.0,
+            comment_url: a.comment_url.clone(),
+            user: a.login.clone(),
+            permission: None,
+            verb: verb.to_string(),
+            args,
+            outcome: "running".into(),
+            detail: String::new(),
+            created_ms: now_ms(),
+        };
+        if !parsed.problems.is_empty() {
+            let detail = parsed
+                .problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let r = CommandRecord {
+                outcome: "invalid".into(),
+                detail: detail.clone(),
+                ..record(u32::MAX, invalid_text.clone(), "", String::new())
+            };
+            let first = self.store.claim_command(&r).map_err(store_error)?;
+            if first {
+                audit(&r, "invalid", &detail);
+            }
+            self.reply(&a, &reply::problems(&config.chatops, &parsed.problems))
+                .await?;
+            let unknown = parsed
+                .problems
+                .iter()
+                .any(|p| matches!(p, Problem::UnknownVerb { .. }));
+            self.forge
+                .react(
+                    a.inst,
+                    &a.repo,
+                    a.comment,
+                    if unknown { "confused" } else { "-1" },
+                )
+                .await?;
+            return Ok(());
+        }
+        let found = self.permission_of(&a).await?;
+        let mut sections = Vec::new();
+        let mut all_ok = true;
+        let mut ran = 0;
+        for c in &parsed.commands {
+            let mut r = record(
+                c.position as u32,
+                c.text.clone(),
+                c.verb.name(),
+                args_text(c),
+            );
+            r.permission = found.map(|p| p.to_string());
+            if !self.store.claim_command(&r).map_err(store_error)? {
+                // Ran already (a redelivery, or the same line of an edited comment).
+                continue;
+            }
+            ran += 1;
+            let answer = match self.check(&a, &config, c.verb.name(), found).await? {
+                Err(denied) => Answer::Denied(format!(
+                    "@{}: `{}` {denied}. Nothing was changed.",
+                    a.login, c.verb
+                )),
+                Ok(()) => self.run(&a, &config, c).await,
+            };
+            let (outcome, detail) = match &answer {
+                Answer::Done(_) => ("done", String::new()),
+                Answer::Denied(d) => ("denied", d.clone()),
+                Answer::Failed(d) => ("failed", d.clone()),
+            };
+            all_ok &= outcome == "done";
+            self.store
+                .finish_command(&r, outcome, &detail, now_ms())
+                .map_err(store_error)?;
+            audit(&r, outcome, &detail);
+            sections.push((c.text.clone(), answer));
+        }
+        if ran == 0 {
+            return Ok(());
+        }
+        self.reply(&a, &reply::results(&sections)).await?;
+        self.forge
+            .react(a.inst, &a.repo, a.comment, if all_ok { "+1" } else { "-1" })
+            .await?;
+        Ok(())
+    }
+
+    /// Run an `issue_comment` job.
+    pub async fn handle_job(&self, job: &Job) -> Outcome {
+        let event_name = job.payload["event"].as_str().unwrap_or_default();
+        let body = job.payload["body"].as_str().unwrap_or_default();
+        let event = match webhook::parse(event_name, body.as_bytes()) {
+            Ok(e) => e,
+            Err(e) => return Outcome::Failed(e.to_string()),
+        };
+        let Some(a) = asked(event) else {
+            return Outcome::Done;
+        };
+        match self.handle_asked(a).await {
+            Ok(()) => Outcome::Done,
+            Err(e) if e.transient => Outcome::Retry(e.message),
+            Err(e) => Outcome::Failed(e.message),
+        }
+    }
+}
+
+fn unknown_env(config: &RepoConfig, e: &str) -> Answer {
+    let names: Vec<&str> = config
+        .environments
+        .iter()
+        .map(|x| x.name.as_str())
+        .collect();
+    Answer::Failed(if names.is_empty() {
+        format!("`{e}` is not an environment: this repository's config defines none")
+    } else {
+        format!(
+            "`{e}` is not an environment of this repository (environments: {})",
+            names.join(", ")
+        )
+    })
+}
+
+fn store_error(e: crate::store::StoreError) -> ForgeError {
+    ForgeError {
+        message: e.to_string(),
+        transient: true,
+    }
+}
+
+/// The audit log line of a command (structured JSON through the log layer).
+fn audit(r: &CommandRecord, outcome: &str, detail: &str) {
+    tracing::info!(
+        target: "warden::audit",
+        comment_url = %r.comment_url,
+        user = %r.user,
+        permission = r.permission.as_deref().unwrap_or("none"),
+        verb = %r.verb,
+        args = %r.args,
+        outcome,
+        detail,
+        "chatops command"
+    );
+}
+
+/// The worker's handler: ChatOps jobs to [`ChatOps`], everything else to the pipeline.
+pub struct Dispatch<F: Forge + ChatForge> {
+    pub pipeline: Arc<Pipeline<F>>,
+    pub chatops: ChatOps<F>,
+}
+
+impl<F: Forge + ChatForge> JobHandler for Dispatch<F> {
+    async fn handle(&self, job: &Job) -> Outcome {
+        if job.kind == "issue_comment" {
+            self.chatops.handle_job(job).await
+        } else {
+            self.pipeline.handle(job).await
+        }
+    }
+}

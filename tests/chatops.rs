@@ -1,0 +1,351 @@
+//! ChatOps end to end: Warden (as the App) against the simulator answers `/warden` commands
+//! in pull-request comments: acknowledged with 👀, run once per command by people with the
+//! permission, answered in one reply per comment, never run for bots, redeliveries or
+//! duplicates.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use warden::app::serve::WardenSetup;
+use warden::app::workers::WorkerOptions;
+use warden::chatops::reply::REPLY_MARKER;
+use warden::demo::{DEMO_APP_ID, DEMO_APP_SLUG, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY};
+use warden::demo::{RunningWarden, completed_run, start_warden};
+use warden::github::client::ClientOptions;
+use warden::github::ids::{CommentId, PrNumber, RepoId};
+use warden::sim::{Sim, SimOptions};
+
+const SECRET: &str = "chatops-webhook-secret";
+const WAIT: Duration = Duration::from_secs(60);
+
+fn demo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo")
+}
+
+struct World {
+    sim: Sim,
+    warden: RunningWarden,
+    repo: RepoId,
+    pr: PrNumber,
+    _data: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let sim = Sim::start(SimOptions::new(
+        DEMO_APP_ID,
+        DEMO_APP_SLUG,
+        DEMO_PUBLIC_KEY,
+        SECRET,
+    ))
+    .await
+    .expect("sim");
+    let data = tempfile::tempdir().unwrap();
+    let warden = start_warden(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        WardenSetup {
+            api_url: sim.url(),
+            app_id: DEMO_APP_ID,
+            private_key: SecretString::from(DEMO_PRIVATE_KEY),
+            webhook_secret: SecretString::from(SECRET),
+            data_dir: data.path().to_path_buf(),
+            workers: WorkerOptions {
+                workers: 2,
+                poll: Duration::from_millis(50),
+                ..WorkerOptions::default()
+            },
+            threads: 2,
+            reconcile_interval: Duration::from_secs(3600),
+            client: ClientOptions::default(),
+            signer: None,
+        },
+    )
+    .await
+    .expect("warden");
+    sim.set_webhook_url(Some(warden.webhook_url()));
+    let inst = sim.create_installation("acme");
+    let repo = sim.create_repo(inst, "acme/gitops", "main", true).unwrap();
+    let main = sim
+        .commit_dir(repo, "main", &demo_dir(), "Shop config")
+        .unwrap();
+    completed_run(&sim, repo, &main, WAIT)
+        .await
+        .expect("main checked");
+    let path = "overlays/staging/kustomization.yaml";
+    let text = std::fs::read_to_string(demo_dir().join(path))
+        .unwrap()
+        .replace("newTag: 1.5.0", "newTag: 1.5.1");
+    let head = sim
+        .commit(
+            repo,
+            "bump",
+            &[(path, Some(text.as_bytes()))],
+            "bump staging",
+        )
+        .unwrap();
+    let pr = sim
+        .open_pull(repo, "bump", "main", "Bump staging", "dev")
+        .unwrap();
+    completed_run(&sim, repo, &head, WAIT)
+        .await
+        .expect("PR checked");
+    for (user, p) in [("reader", "read"), ("writer", "write"), ("dev", "read")] {
+        sim.set_permission(repo, user, p);
+    }
+    World {
+        sim,
+        warden,
+        repo,
+        pr,
+        _data: data,
+    }
+}
+
+impl World {
+    fn bot(&self) -> String {
+        self.sim.bot_login()
+    }
+
+    /// Warden's ChatOps replies on the pull request.
+    fn replies(&self) -> Vec<String> {
+        self.sim
+            .comments(self.repo, self.pr)
+            .into_iter()
+            .filter(|c| c.author == self.bot() && c.body.starts_with(REPLY_MARKER))
+            .map(|c| c.body)
+            .collect()
+    }
+
+    fn reactions(&self, c: CommentId) -> Vec<String> {
+        self.sim
+            .reactions(c)
+            .into_iter()
+            .map(|(_, content)| content)
+            .collect()
+    }
+
+    /// Wait until the comment has a final reaction (after 👀).
+    async fn answered(&self, c: CommentId) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let r = self.reactions(c);
+            if r.iter().any(|x| x != "eyes") {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "no answer to comment {c}: {r:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Let queued work finish (for checks that something did not happen).
+    async fn settle(&self) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let c = self.warden.store.counts().unwrap();
+            if c.pending == 0 && c.running == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the queue did not drain");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commands_are_acknowledged_run_by_who_may_and_answered_once() {
+    let w = world().await;
+
+    // help, by anyone with read: 👀 then 👍, and the reply lists every command.
+    let c1 = w
+        .sim
+        .comment(w.repo, w.pr, "reader", "What can it do?\n/warden help");
+    assert_eq!(w.answered(c1).await, ["eyes", "+1"]);
+    let r = w.replies();
+    assert_eq!(r.len(), 1);
+    assert!(
+        r[0].contains("`/warden hold [ENV] [-- reason]`"),
+        "{}",
+        r[0]
+    );
+    assert!(r[0].contains("`write` or above"), "{}", r[0]);
+
+    // hold by a reader: refused, naming the permission; nothing is held.
+    let c2 = w
+        .sim
+        .comment(w.repo, w.pr, "reader", "/warden hold -- risky");
+    assert_eq!(w.answered(c2).await, ["eyes", "-1"]);
+    let r = w.replies();
+    assert_eq!(r.len(), 2);
+    assert!(
+        r[1].contains("needs the `write` permission on this repository (you have `read`)"),
+        "{}",
+        r[1]
+    );
+    assert!(w.warden.store.holds(None).unwrap().is_empty());
+
+    // hold by a writer: held, shown in the reply.
+    let c3 = w.sim.comment(
+        w.repo,
+        w.pr,
+        "writer",
+        "/warden hold -- waiting for the DB migration",
+    );
+    assert_eq!(w.answered(c3).await, ["eyes", "+1"]);
+    let holds = w.warden.store.holds(Some("acme/gitops")).unwrap();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(holds[0].pr, Some(w.pr.0));
+    assert_eq!(holds[0].by, "writer");
+    assert_eq!(holds[0].reason, "waiting for the DB migration");
+    assert!(
+        w.replies()[2].contains("Pull request #1 is held"),
+        "{}",
+        w.replies()[2]
+    );
+
+    // The same webhook again, as GitHub's redelivery and as a duplicate with a new GUID:
+    // nothing runs a second time, no second reply.
+    // (Warden's own replies are deliveries too, answered 200 and not queued; the people's
+    // comments were queued, 202.)
+    let hold_delivery = w
+        .sim
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.event == "issue_comment" && d.status_code == 202)
+        .nth(2)
+        .unwrap();
+    let audit_before = w.warden.store.commands(None).unwrap().len();
+    let reaction_posts = || {
+        w.sim
+            .exchanges()
+            .iter()
+            .filter(|e| {
+                e.method == "POST" && e.path.ends_with(&format!("/comments/{c3}/reactions"))
+            })
+            .count()
+    };
+    let posts_before = reaction_posts();
+    assert_eq!(posts_before, 2);
+    w.sim.resend(hold_delivery.id, false).unwrap();
+    w.sim.resend(hold_delivery.id, true).unwrap();
+    w.settle().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    w.settle().await;
+    assert_eq!(w.warden.store.commands(None).unwrap().len(), audit_before);
+    assert_eq!(w.replies().len(), 3);
+    assert_eq!(w.reactions(c3), ["eyes", "+1"]);
+    assert_eq!(
+        reaction_posts(),
+        posts_before,
+        "a duplicate makes no API call"
+    );
+    let resent: Vec<u16> = w
+        .sim
+        .deliveries()
+        .iter()
+        .filter(|d| d.redelivery)
+        .map(|d| d.status_code)
+        .collect();
+    // GitHub's redelivery (same GUID) is recognised at intake; the duplicate is queued and
+    // then finds its command already done.
+    assert_eq!(resent, [200, 202]);
+
+    // Editing the comment to add a command runs only the new line, and the answer edits the
+    // same reply.
+    w.sim.edit_comment(
+        w.repo,
+        c3,
+        "/warden hold -- waiting for the DB migration\n/warden unhold",
+    );
+    let deadline = Instant::now() + WAIT;
+    while !w.warden.store.holds(None).unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the edit's unhold did not run");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    w.settle().await;
+    let r = w.replies();
+    assert_eq!(r.len(), 3, "edited in place");
+    assert!(r[2].contains("Lifted."), "{}", r[2]);
+    assert!(
+        !r[2].contains("is held"),
+        "only the new command is answered: {}",
+        r[2]
+    );
+
+    // A bot's comment is never run; neither is Warden's own reply (it quotes commands).
+    let c4 = w.sim.comment(w.repo, w.pr, "renovate[bot]", "/warden help");
+    w.settle().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    w.settle().await;
+    assert!(w.reactions(c4).is_empty());
+    assert_eq!(w.replies().len(), 3);
+
+    // A typo: 😕 and the nearest command; an unknown environment: 👎 naming the ones there are.
+    let c5 = w
+        .sim
+        .comment(w.repo, w.pr, "writer", "/warden hodl staging");
+    assert_eq!(w.answered(c5).await, ["eyes", "confused"]);
+    assert!(
+        w.replies()[3].contains("did you mean `hold`?"),
+        "{}",
+        w.replies()[3]
+    );
+    let c6 = w.sim.comment(w.repo, w.pr, "writer", "/warden hold qa");
+    assert_eq!(w.answered(c6).await, ["eyes", "-1"]);
+    assert!(
+        w.replies()[4].contains(
+            "`qa` is not an environment of this repository (environments: staging, production)"
+        ),
+        "{}",
+        w.replies()[4]
+    );
+    // The PR's author may run read-only commands; explain names the rule.
+    let c7 = w
+        .sim
+        .comment(w.repo, w.pr, "dev", "/warden explain pdb-missing");
+    assert_eq!(w.answered(c7).await, ["eyes", "+1"]);
+    assert!(
+        w.replies()[5].contains("**`pdb-missing`**"),
+        "{}",
+        w.replies()[5]
+    );
+
+    // Every command is in the audit trail with who, what permission and how it went.
+    let audit = w.warden.store.commands(Some("acme/gitops")).unwrap();
+    let rows: Vec<(&str, &str, Option<&str>, &str)> = audit
+        .iter()
+        .map(|c| {
+            (
+                c.user.as_str(),
+                c.verb.as_str(),
+                c.permission.as_deref(),
+                c.outcome.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("reader", "help", Some("read"), "done"),
+            ("reader", "hold", Some("read"), "denied"),
+            ("writer", "hold", Some("write"), "done"),
+            ("writer", "unhold", Some("write"), "done"),
+            ("writer", "", None, "invalid"),
+            ("writer", "hold", Some("write"), "failed"),
+            ("dev", "explain", Some("read"), "done"),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn validate_runs_the_pipeline_again_on_the_head() {
+    let w = world().await;
+    let runs_before = w.sim.check_runs(w.repo).len();
+    let c = w.sim.comment(w.repo, w.pr, "reader", "/warden validate");
+    assert_eq!(w.answered(c).await, ["eyes", "+1"]);
+    assert_eq!(w.sim.check_runs(w.repo).len(), runs_before + 1);
+    assert!(
+        w.replies()[0].contains("again: **success**"),
+        "{}",
+        w.replies()[0]
+    );
+}
