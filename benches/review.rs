@@ -36,6 +36,7 @@ fn main() {
             head_label: "head",
             threads: 0,
             push: None,
+            holds: &[],
         });
         best = best.min(t.elapsed().as_secs_f64());
         last = Some(r);

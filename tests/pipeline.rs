@@ -179,6 +179,7 @@ async fn an_image_bump_gets_a_successful_check_run_and_the_diff_comment() {
         forge: forge.clone(),
         threads: 1,
         signer: None,
+        store: None,
     };
     assert_eq!(p.run(&subject()).await.unwrap(), Conclusion::Success);
     assert_eq!(
@@ -202,6 +203,7 @@ async fn a_check_suite_request_for_a_pull_request_is_compared_with_its_base() {
         forge: forge.clone(),
         threads: 1,
         signer: None,
+        store: None,
     };
     // A check-suite delivery names the pull request but not its base.
     let s = Subject {
@@ -235,6 +237,7 @@ async fn org_defaults_apply_under_the_repo_config() {
         forge: forge.clone(),
         threads: 1,
         signer: None,
+        store: None,
     };
     assert_eq!(p.run(&subject()).await.unwrap(), Conclusion::Failure);
     let (_, _, annotations) = &forge.completed.lock().unwrap()[0];
@@ -260,6 +263,7 @@ async fn failures_complete_the_run_unless_a_retry_may_help() {
         forge: forge.clone(),
         threads: 1,
         signer: None,
+        store: None,
     };
     let err = p.run(&subject()).await.unwrap_err();
     assert!(!err.transient);
@@ -277,6 +281,7 @@ async fn failures_complete_the_run_unless_a_retry_may_help() {
         forge: forge.clone(),
         threads: 1,
         signer: None,
+        store: None,
     };
     assert!(p.run(&subject()).await.unwrap_err().transient);
     assert!(
@@ -305,6 +310,7 @@ fn signing_pipeline(forge: Arc<FakeForge>) -> (Pipeline<FakeForge>, Keyring) {
             forge,
             threads: 1,
             signer: Some(Arc::new(signer)),
+            store: None,
         },
         ring,
     )
@@ -346,6 +352,62 @@ async fn a_deploy_branch_push_gets_a_signed_approval_per_environment() {
         ring.verify(&claim("production"), staging, now, None),
         Err(Refusal::BadSignature)
     );
+}
+
+#[tokio::test]
+async fn a_held_environment_gets_no_approval_and_the_check_run_lists_the_holds() {
+    use warden::store::{Hold, Store};
+    let forge = Arc::new(forge_for("image-bump-staging"));
+    let (mut p, ring) = signing_pipeline(forge.clone());
+    let store = Arc::new(Store::in_memory().unwrap());
+    let hold = |pr: Option<u64>, env: Option<&str>, repo: &str| Hold {
+        repo: repo.into(),
+        pr,
+        environment: env.map(str::to_string),
+        reason: "waiting for the DB migration".into(),
+        by: "alice".into(),
+        comment_url: "https://github.com/acme/shop-config/pull/3#issuecomment-1".into(),
+        created_ms: 1,
+    };
+    store
+        .add_hold(&hold(None, Some("production"), "acme/shop-config"))
+        .unwrap();
+    // Holds of another pull request or another repository do not apply.
+    store
+        .add_hold(&hold(Some(99), None, "acme/shop-config"))
+        .unwrap();
+    store
+        .add_hold(&hold(None, Some("staging"), "acme/other"))
+        .unwrap();
+    p.store = Some(store);
+    p.run(&push_subject("main")).await.unwrap();
+    let statuses = forge.statuses.lock().unwrap().clone();
+    let got: Vec<(&str, &str, &str)> = statuses
+        .iter()
+        .map(|(_, s)| (s.context.as_str(), s.state, s.description.as_str()))
+        .collect();
+    assert_eq!(
+        got[1],
+        (
+            "warden/approve/production",
+            "failure",
+            "held by @alice: waiting for the DB migration"
+        )
+    );
+    assert_eq!(got[0].1, "success");
+    let now = warden::app::now_ms() as u64 / 1000;
+    ring.verify(&claim("staging"), got[0].2, now, Some(600))
+        .unwrap();
+    let (_, output, _) = &forge.completed.lock().unwrap()[0];
+    assert!(output.summary.contains("**Holds**"), "{}", output.summary);
+    assert!(
+        output
+            .summary
+            .contains("everything that targets `production`, held by @alice"),
+        "{}",
+        output.summary
+    );
+    assert!(!output.summary.contains("#99"), "{}", output.summary);
 }
 
 #[tokio::test]
@@ -432,6 +494,7 @@ async fn pushes_to_other_branches_and_unsigned_setups_post_no_approval() {
         forge: forge.clone(),
         threads: 1,
         signer: None,
+        store: None,
     };
     unsigned.run(&push_subject("main")).await.unwrap();
     assert!(forge.statuses.lock().unwrap().is_empty());

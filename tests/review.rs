@@ -16,6 +16,7 @@ fn run(base: &warden::repo::Snapshot, head: &warden::repo::Snapshot) -> warden::
         head_label: "2222222222222222222222222222222222222222",
         threads: 1,
         push: None,
+        holds: &[],
     })
 }
 

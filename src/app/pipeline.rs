@@ -218,6 +218,8 @@ pub struct Pipeline<F: Forge> {
     pub threads: usize,
     /// Signs the deploy approvals; without it none are posted.
     pub signer: Option<Arc<Signer>>,
+    /// Where ChatOps keeps holds (None: no holds apply).
+    pub store: Option<Arc<crate::store::Store>>,
 }
 
 impl<F: Forge> Pipeline<F> {
@@ -342,6 +344,19 @@ impl<F: Forge> Pipeline<F> {
         let threads = self.threads;
         let push = s.push.clone().filter(|_| self.approving(s));
         let org_path = format!("{org_repo}/{ORG_CONFIG_FILE}");
+        // This pull request's hold, and every environment hold of the repository.
+        let holds: Vec<crate::store::Hold> = match &self.store {
+            Some(store) => store
+                .holds(Some(&s.repo.to_string()))
+                .map_err(|e| ForgeError {
+                    message: e.to_string(),
+                    transient: true,
+                })?
+                .into_iter()
+                .filter(|h| h.pr.is_none() || h.pr == s.pr.map(|n| n.0))
+                .collect(),
+            None => Vec::new(),
+        };
         let reviewed = tokio::task::spawn_blocking(move || {
             review(&ReviewInput {
                 base: &base,
@@ -355,6 +370,7 @@ impl<F: Forge> Pipeline<F> {
                     branch: &p.branch,
                     default_branch: &p.default_branch,
                 }),
+                holds: &holds,
             })
         })
         .await

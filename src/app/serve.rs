@@ -150,6 +150,7 @@ impl Prepared {
             forge: client.clone(),
             threads,
             signer,
+            store: Some(store.clone()),
         });
         let handler = Arc::new(super::chatops::Dispatch {
             pipeline: pipeline.clone(),

@@ -8,8 +8,7 @@ use crate::store::Hold;
 
 /// Starts every reply (and lets Warden recognise its own).
 pub const REPLY_MARKER: &str = "<!-- warden:chatops -->";
-/// GitHub's limit on a comment body, in characters.
-pub const COMMENT_LIMIT: usize = 65_536;
+pub use crate::report::markdown::COMMENT_LIMIT;
 
 /// How one command went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,15 +93,20 @@ pub fn holds(list: &[Hold]) -> String {
     out
 }
 
-/// Cut to GitHub's limit, saying so.
+/// Cut to GitHub's comment limit, saying so.
 pub fn cut(text: String) -> String {
-    if text.chars().count() <= COMMENT_LIMIT {
+    cut_to(text, COMMENT_LIMIT)
+}
+
+/// Cut to `limit` characters, saying so.
+pub fn cut_to(text: String, limit: usize) -> String {
+    if text.chars().count() <= limit {
         return text;
     }
-    let note = "\n\n… (cut at GitHub's 65,536-character comment limit)";
-    let keep = COMMENT_LIMIT - note.chars().count();
+    let note = format!("\n\n… (cut at GitHub's {limit}-character limit)");
+    let keep = limit - note.chars().count();
     let mut t: String = text.chars().take(keep).collect();
-    t.push_str(note);
+    t.push_str(&note);
     t
 }
 
@@ -133,7 +137,11 @@ mod tests {
         let long = "x".repeat(70_000);
         let r = results(&[("/warden diff".into(), Answer::Done(long))]);
         assert_eq!(r.chars().count(), COMMENT_LIMIT);
-        assert!(r.ends_with("comment limit)"));
+        assert!(
+            r.ends_with("65536-character limit)"),
+            "{}",
+            &r[r.len() - 60..]
+        );
         assert!(r.starts_with(REPLY_MARKER));
     }
 }

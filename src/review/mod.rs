@@ -10,6 +10,7 @@ use crate::repo::Snapshot;
 use crate::repo::config::{REPO_FILE, RepoConfig};
 use crate::report::annotations::{Annotation, annotations};
 use crate::report::markdown::{self, CheckRunOutput, ReportContext};
+use crate::store::Hold;
 
 /// A check run's conclusion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -52,6 +53,9 @@ pub struct ReviewInput<'a> {
     /// deploy branch (`deploy.branch`, default the default branch) checks every target, not only
     /// the affected ones, and yields a verdict per environment for the deploy approvals.
     pub push: Option<PushedBranch<'a>>,
+    /// ChatOps holds that apply (this pull request's, and every environment hold of the repo):
+    /// shown in the check run's summary; a held environment gets no deploy approval.
+    pub holds: &'a [Hold],
 }
 
 /// The branch a push went to.
@@ -138,16 +142,47 @@ pub fn review(input: &ReviewInput<'_>) -> Review {
     } else {
         Conclusion::Success
     };
-    let approvals = deploy_push.then(|| verdicts(&check, &config));
+    let approvals = deploy_push.then(|| held(verdicts(&check, &config), input.holds));
+    let mut output = markdown::check_run(&check, &diff, &ctx);
+    if !input.holds.is_empty() {
+        output.summary = crate::chatops::reply::cut_to(
+            format!(
+                "{}\n\n**Holds** (lifted with `{} unhold`)\n{}",
+                output.summary,
+                config.chatops.prefix,
+                crate::chatops::reply::holds(input.holds)
+            ),
+            markdown::CHECK_RUN_LIMIT,
+        );
+    }
     Review {
         approvals,
-        output: markdown::check_run(&check, &diff, &ctx),
+        output,
         annotations: annotations(&check),
         comment: markdown::comment(&check, &diff, &ctx),
         check,
         diff,
         conclusion,
     }
+}
+
+/// A held environment does not pass, whatever its checks say.
+pub fn held(mut verdicts: Vec<EnvironmentVerdict>, holds: &[Hold]) -> Vec<EnvironmentVerdict> {
+    for v in &mut verdicts {
+        if let Some(h) = holds
+            .iter()
+            .find(|h| h.pr.is_none() && h.environment.as_deref() == Some(v.environment.as_str()))
+        {
+            let reason = if h.reason.is_empty() {
+                format!("held by @{}", h.by)
+            } else {
+                format!("held by @{}: {}", h.by, h.reason)
+            };
+            v.passed = false;
+            v.reason = reason.chars().take(140).collect();
+        }
+    }
+    verdicts
 }
 
 /// One verdict per environment: the configured ones in order, then any others targets named.
