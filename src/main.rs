@@ -117,6 +117,30 @@ enum Command {
         #[arg(long, default_value = "warden-signing.pem", value_name = "FILE")]
         out: PathBuf,
     },
+    /// List the holds placed with `/warden hold` (kept by `warden serve` in WARDEN_DATA_DIR).
+    ///
+    /// A hold on a pull request keeps it from auto-merge and promotion; a hold on an
+    /// environment also keeps every deploy-branch commit from that environment's deploy
+    /// approval. Lift one with `/warden unhold [ENV]` on the pull request. See docs/chatops.md.
+    #[command(
+        after_help = "Example:\n  warden holds --data-dir /var/lib/warden --repo acme/gitops"
+    )]
+    Holds {
+        /// `warden serve`'s data directory.
+        #[arg(
+            long,
+            env = "WARDEN_DATA_DIR",
+            default_value = "warden-data",
+            value_name = "DIR"
+        )]
+        data_dir: PathBuf,
+        /// Only this repository (owner/name).
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: Option<String>,
+        /// text (a line per hold) or json.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
     /// Warden's main job on a bundled demo, with no GitHub account and no network.
     ///
     /// Starts a GitHub simulator on loopback holding a copy of the demo config repo, starts
@@ -124,7 +148,8 @@ enum Command {
     /// image, and a change that breaks a production policy) and prints what GitHub would show
     /// on each: the check run's conclusion, summary and annotations, and Warden's comment. Then
     /// it merges the Renovate PR, shows the signed deploy approvals Warden posts on the merge
-    /// commit, and runs one pass of `warden-agent` (print mode) deploying it to staging.
+    /// commit, and runs one pass of `warden-agent` (apply mode) deploying it to staging, on a
+    /// stand-in Kubernetes API.
     Demo {
         /// The config repo to load into the simulator.
         #[arg(long, default_value = "fixtures/demo", value_name = "DIR")]
@@ -183,6 +208,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { config } => serve(config.as_deref()),
         Command::Demo { repo } => demo(&repo),
         Command::Keygen { out } => keygen(&out),
+        Command::Holds {
+            data_dir,
+            repo,
+            format,
+        } => holds(&data_dir, repo.as_deref(), &format),
         Command::Render {
             dir,
             output,
@@ -493,6 +523,58 @@ fn demo(repo: &Path) -> Result<ExitCode> {
     let report = runtime()?.block_on(warden::demo::run(&dir, 0))?;
     let mut out = std::io::stdout().lock();
     warden::demo::write_text(&report, &mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn holds(data_dir: &Path, repo: Option<&str>, format: &str) -> Result<ExitCode> {
+    let db = data_dir.join(warden::app::serve::DB_FILE);
+    if !db.exists() {
+        bail!(
+            "no state database at {} (is WARDEN_DATA_DIR / --data-dir warden serve's?)",
+            db.display()
+        );
+    }
+    let store = warden::store::Store::open(&db)?;
+    let holds = store.holds(repo)?;
+    if format == "json" {
+        let list: Vec<serde_json::Value> = holds
+            .iter()
+            .map(|h| {
+                serde_json::json!({
+                    "repo": h.repo,
+                    "pull_request": h.pr,
+                    "environment": h.environment,
+                    "reason": h.reason,
+                    "by": h.by,
+                    "comment_url": h.comment_url,
+                    "created": warden::github::client::format_time(h.created_ms / 1000),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if holds.is_empty() {
+        println!("no holds");
+    }
+    for h in &holds {
+        let what = match (&h.pr, &h.environment) {
+            (Some(n), _) => format!("{}#{n}", h.repo),
+            (None, Some(e)) => format!("{} environment {e}", h.repo),
+            (None, None) => h.repo.clone(),
+        };
+        let reason = if h.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", h.reason)
+        };
+        println!(
+            "{what}  held by {} at {}{reason}  {}",
+            h.by,
+            warden::github::client::format_time(h.created_ms / 1000),
+            h.comment_url
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -349,3 +349,64 @@ async fn validate_runs_the_pipeline_again_on_the_head() {
         w.replies()[0]
     );
 }
+
+#[test]
+fn warden_holds_lists_what_serve_keeps() {
+    use warden::store::{Hold, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("holds")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("WARDEN_DATA_DIR")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, _, err) = run(&[]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no state database at"), "{err}");
+    {
+        let store = Store::open(&dir.path().join(warden::app::serve::DB_FILE)).unwrap();
+        for (repo, pr, env) in [
+            ("acme/gitops", Some(3), None),
+            ("acme/gitops", None, Some("production")),
+            ("acme/other", Some(1), None),
+        ] {
+            store
+                .add_hold(&Hold {
+                    repo: repo.into(),
+                    pr,
+                    environment: env.map(str::to_string),
+                    reason: "migration".into(),
+                    by: "alice".into(),
+                    comment_url: format!("https://github.com/{repo}/pull/1#issuecomment-9"),
+                    created_ms: 1_796_000_000_000,
+                })
+                .unwrap();
+        }
+    }
+    let (code, out, _) = run(&["--repo", "acme/gitops"]);
+    assert_eq!(code, Some(0));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("acme/gitops#3  held by alice at 2026-11-30T00:53:20Z: migration"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("acme/gitops environment production"),
+        "{out}"
+    );
+    let (_, json, _) = run(&["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 3);
+    assert_eq!(v[1]["environment"], "production");
+    assert_eq!(v[1]["pull_request"], serde_json::Value::Null);
+}
