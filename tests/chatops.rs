@@ -348,6 +348,50 @@ async fn validate_runs_the_pipeline_again_on_the_head() {
         "{}",
         w.replies()[0]
     );
+
+    // diff of one environment: the rendered change, in full with --full.
+    let c = w
+        .sim
+        .comment(w.repo, w.pr, "reader", "/warden diff staging --full");
+    assert_eq!(w.answered(c).await, ["eyes", "+1"]);
+    let r = &w.replies()[1];
+    assert!(r.contains("ghcr.io/example/shop:1.5.1"), "{r}");
+    assert!(r.contains("```diff"), "{r}");
+    let c = w
+        .sim
+        .comment(w.repo, w.pr, "reader", "/warden diff production");
+    assert_eq!(w.answered(c).await, ["eyes", "-1"]);
+    let r = &w.replies()[2];
+    assert!(
+        r.contains("`production` is not an environment or target this pull request changes (it changes: overlays/staging, staging)"),
+        "{r}"
+    );
+    // explain lists the rule's findings on this pull request, pointing at the source.
+    let c = w.sim.comment(
+        w.repo,
+        w.pr,
+        "reader",
+        "/warden explain probe-readiness-missing",
+    );
+    assert_eq!(w.answered(c).await, ["eyes", "+1"]);
+    let r = &w.replies()[3];
+    assert!(
+        r.contains("This pull request has 1 finding of this rule"),
+        "{r}"
+    );
+    assert!(r.contains("`base/deployment.yaml:17` (staging)"), "{r}");
+    let c = w.sim.comment(
+        w.repo,
+        w.pr,
+        "reader",
+        "/warden explain probe-readines-missing",
+    );
+    assert_eq!(w.answered(c).await, ["eyes", "-1"]);
+    assert!(
+        w.replies()[4].contains("did you mean `probe-readiness-missing`?"),
+        "{}",
+        w.replies()[4]
+    );
 }
 
 #[test]

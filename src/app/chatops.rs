@@ -275,14 +275,19 @@ impl<F: Forge + ChatForge> ChatOps<F> {
             Args::Explain { rule } => {
                 let rules = all_rules();
                 match rules.iter().find(|r| r.id == rule) {
-                    Some(r) => Answer::Done(format!(
-                        "**`{}`** (default level: {}): {}\n\n{}\n\nThis pull request's findings of this rule are in the `{}` check run.",
-                        r.id,
-                        format!("{:?}", r.default).to_lowercase(),
-                        r.summary,
-                        r.help,
-                        super::pipeline::CHECK_NAME
-                    )),
+                    Some(r) => {
+                        let findings = match self.review(a).await {
+                            Ok(review) => explain_findings(&review.check.findings, rule),
+                            Err(e) => format!("(the findings could not be listed: {e})"),
+                        };
+                        Answer::Done(format!(
+                            "**`{}`** (default level: {}): {}\n\n{}\n\n{findings}",
+                            r.id,
+                            format!("{:?}", r.default).to_lowercase(),
+                            r.summary,
+                            r.help,
+                        ))
+                    }
                     None => {
                         let names: Vec<&str> = rules.iter().map(|r| r.id).collect();
                         let near = names
@@ -314,7 +319,9 @@ impl<F: Forge + ChatForge> ChatOps<F> {
                 match self.store.add_hold(&hold) {
                     Ok(_) => {
                         let what = match env {
-                            Some(e) => format!("Everything that targets `{e}` in this repository is held"),
+                            Some(e) => {
+                                format!("Everything that targets `{e}` in this repository is held")
+                            }
                             None => format!("Pull request #{} is held", a.number),
                         };
                         let holds = self.store.holds(Some(&repo)).unwrap_or_default();
@@ -367,10 +374,71 @@ impl<F: Forge + ChatForge> ChatOps<F> {
                     Err(e) => Answer::Failed(format!("the check did not finish: {}", e.message)),
                 }
             }
-            Args::Diff { .. } => Answer::Failed(
-                "`diff` is not available yet; the rendered diff is in Warden's pull request comment and check run".into(),
-            ),
+            Args::Diff { scope, full } => {
+                let r = match self.review(a).await {
+                    Ok(r) => r,
+                    Err(e) => return Answer::Failed(e),
+                };
+                let mut diff = r.diff.clone();
+                if let Some(sc) = scope {
+                    diff.targets
+                        .retain(|t| t.target.environment == *sc || t.target.dir == *sc);
+                    if diff.targets.is_empty() {
+                        let mut names: Vec<String> = r
+                            .diff
+                            .targets
+                            .iter()
+                            .flat_map(|t| [t.target.environment.clone(), t.target.dir.clone()])
+                            .filter(|n| !n.is_empty())
+                            .collect();
+                        names.sort();
+                        names.dedup();
+                        return Answer::Failed(if names.is_empty() {
+                            format!("`{sc}`: this pull request changes no rendered object")
+                        } else {
+                            format!(
+                                "`{sc}` is not an environment or target this pull request changes (it changes: {})",
+                                names.join(", ")
+                            )
+                        });
+                    }
+                }
+                if diff.targets.is_empty() {
+                    return Answer::Done("This pull request changes no rendered object.".into());
+                }
+                let ctx = crate::report::markdown::ReportContext {
+                    base: &diff.base,
+                    head: Some(&diff.head),
+                    diff_mode: config.comments.diff,
+                };
+                // Room for the reply's own lines around the diff.
+                let budget = reply::COMMENT_LIMIT - 1_000;
+                Answer::Done(crate::report::markdown::changes_only(
+                    &diff, &ctx, *full, budget,
+                ))
+            }
         }
+    }
+
+    /// The review of the pull request's current head against its base.
+    async fn review(&self, a: &Asked) -> Result<crate::review::Review, String> {
+        let heads = self
+            .forge
+            .pull_request(a.inst, &a.repo, a.number)
+            .await
+            .map_err(|e| e.message)?;
+        let subject = Subject {
+            installation: a.inst,
+            repo: a.repo.clone(),
+            head: heads.head,
+            base: Some(heads.base),
+            pr: Some(a.number),
+            push: None,
+        };
+        self.pipeline
+            .review_subject(&subject)
+            .await
+            .map_err(|e| e.message)
     }
 
     async fn handle_asked(&self, a: Asked) -> Result<(), ForgeError> {
@@ -514,6 +582,43 @@ impl<F: Forge + ChatForge> ChatOps<F> {
             Err(e) => Outcome::Failed(e.message),
         }
     }
+}
+
+/// The findings of one rule on the pull request, as a list (at most 50).
+fn explain_findings(findings: &[crate::checks::run::Reported], rule: &str) -> String {
+    let of: Vec<_> = findings.iter().filter(|f| f.rule == rule).collect();
+    if of.is_empty() {
+        return "This pull request has no finding of this rule.".into();
+    }
+    let mut out = format!(
+        "This pull request has {} finding{} of this rule:\n",
+        of.len(),
+        if of.len() == 1 { "" } else { "s" }
+    );
+    for f in of.iter().take(50) {
+        let at = match (&f.file, f.line) {
+            (Some(file), 0) => format!("`{file}`"),
+            (Some(file), line) => format!("`{file}:{line}`"),
+            (None, _) => "the repository".into(),
+        };
+        let env = f
+            .environment
+            .as_ref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        let suppressed = if f.suppressed { " (suppressed)" } else { "" };
+        out.push_str(&format!(
+            "- {at}{env}: {}{suppressed}\n",
+            f.message.replace('\n', " ")
+        ));
+    }
+    if of.len() > 50 {
+        out.push_str(&format!(
+            "- … and {} more in the check run\n",
+            of.len() - 50
+        ));
+    }
+    out
 }
 
 fn unknown_env(config: &RepoConfig, e: &str) -> Answer {

@@ -312,7 +312,36 @@ impl<F: Forge> Pipeline<F> {
         s: &Subject,
         started: &StartedRun,
     ) -> Result<Conclusion, ForgeError> {
+        let reviewed = self.review_subject(s).await?;
         let run = started.id;
+        let f = &self.forge;
+        f.complete_check_run(
+            s.installation,
+            &s.repo,
+            run,
+            reviewed.conclusion,
+            &reviewed.output,
+            &reviewed.annotations,
+        )
+        .await?;
+        if let Some(verdicts) = &reviewed.approvals {
+            self.post_approvals(s, started, verdicts).await?;
+        }
+        if let Some(pr) = s.pr {
+            f.upsert_comment(
+                s.installation,
+                &s.repo,
+                pr,
+                STICKY_MARKER,
+                &reviewed.comment,
+            )
+            .await?;
+        }
+        Ok(reviewed.conclusion)
+    }
+
+    /// Review a subject (fetch, render, check, diff) without posting anything.
+    pub async fn review_subject(&self, s: &Subject) -> Result<crate::review::Review, ForgeError> {
         let f = &self.forge;
         let base_tip = match (&s.base, s.pr) {
             (Some(b), _) => Some(b.clone()),
@@ -378,29 +407,7 @@ impl<F: Forge> Pipeline<F> {
             message: format!("the review stopped: {e}"),
             transient: false,
         })?;
-        f.complete_check_run(
-            s.installation,
-            &s.repo,
-            run,
-            reviewed.conclusion,
-            &reviewed.output,
-            &reviewed.annotations,
-        )
-        .await?;
-        if let Some(verdicts) = &reviewed.approvals {
-            self.post_approvals(s, started, verdicts).await?;
-        }
-        if let Some(pr) = s.pr {
-            f.upsert_comment(
-                s.installation,
-                &s.repo,
-                pr,
-                STICKY_MARKER,
-                &reviewed.comment,
-            )
-            .await?;
-        }
-        Ok(reviewed.conclusion)
+        Ok(reviewed)
     }
 }
 

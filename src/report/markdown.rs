@@ -125,6 +125,19 @@ pub fn comment(check: &CheckReport, diff: &DiffReport, ctx: &ReportContext) -> S
     w.out
 }
 
+/// The rendered diff alone (ChatOps `diff`), in at most `limit` characters: every object in
+/// full, or as one line each (`full` false), with a line saying what was left out.
+pub fn changes_only(diff: &DiffReport, ctx: &ReportContext, full: bool, limit: usize) -> String {
+    let mut w = Writer::new(limit);
+    changes(
+        &mut w,
+        diff,
+        ctx,
+        if full { Detail::Full } else { Detail::List },
+    );
+    w.out
+}
+
 /// The check run's title: findings and the size of the change, in one short line.
 pub fn title(check: &CheckReport, diff: &DiffReport) -> String {
     let s = check.summary();
