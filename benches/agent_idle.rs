@@ -20,26 +20,15 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use warden::app::serve::WardenSetup;
 use warden::app::workers::WorkerOptions;
-use warden::demo::{
-    DEMO_APP_ID, DEMO_APP_SLUG, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, random_signer, start_warden,
-};
+use warden::demo::{DEMO_APP_ID, DEMO_PRIVATE_KEY, random_signer, start_warden};
 use warden::github::client::ClientOptions;
 use warden::github::ids::{RepoId, Sha};
-use warden::sim::{Sim, SimOptions};
+use warden::sim::Sim;
 
-const SECRET: &str = "bench-secret";
+use common::SECRET;
 
 fn main() {
-    let idle: u64 = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(10);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(bench(idle));
+    common::run_with_arg(10u64, bench);
 }
 
 fn vm(pid: u32, key: &str) -> f64 {
@@ -67,14 +56,7 @@ async fn deployed(sim: &Sim, repo: RepoId, sha: &Sha, within: Duration) {
 }
 
 async fn bench(idle_secs: u64) {
-    let sim = Sim::start(SimOptions::new(
-        DEMO_APP_ID,
-        DEMO_APP_SLUG,
-        DEMO_PUBLIC_KEY,
-        SECRET,
-    ))
-    .await
-    .expect("sim");
+    let sim = common::sim().await;
     let data = tempfile::tempdir().expect("tempdir");
     let signer = random_signer().expect("key");
     let mut keys = tempfile::NamedTempFile::new().expect("tempfile");

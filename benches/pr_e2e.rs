@@ -15,62 +15,18 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use warden::demo::{DEMO_APP_ID, DEMO_APP_SLUG, DEMO_PUBLIC_KEY, completed_run};
-use warden::sim::{Sim, SimOptions};
+use warden::demo::completed_run;
 
-const SECRET: &str = "bench-secret";
 const TARGETS: usize = 50;
 
 fn main() {
-    let prs: usize = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(8);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(bench(prs));
+    common::run_with_arg(8, bench);
 }
 
 async fn bench(prs: usize) {
-    let sim = Sim::start(SimOptions::new(
-        DEMO_APP_ID,
-        DEMO_APP_SLUG,
-        DEMO_PUBLIC_KEY,
-        SECRET,
-    ))
-    .await
-    .expect("sim");
+    let sim = common::sim().await;
     let data = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let key =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/keys/app-private.pem");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("serve")
-        .env("WARDEN_APP_ID", DEMO_APP_ID.to_string())
-        .env("WARDEN_PRIVATE_KEY_PATH", &key)
-        .env("WARDEN_WEBHOOK_SECRET", SECRET)
-        .env("WARDEN_GITHUB_API_URL", sim.url())
-        .env("WARDEN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("WARDEN_DATA_DIR", data.path())
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("warden serve (cargo bench builds it)");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "warden serve did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    sim.set_webhook_url(Some(format!("http://127.0.0.1:{port}/webhook")));
+    let mut child = common::spawn_serve(&sim, data.path()).await;
     let inst = sim.create_installation("acme");
     let repo = sim
         .create_repo(inst, "acme/fleet", "main", true)

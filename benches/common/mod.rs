@@ -51,3 +51,72 @@ pub fn repo(targets: usize, tag: &str) -> BTreeMap<String, Vec<u8>> {
     files.insert(".github/warden.yml".into(), envs.into_bytes());
     files
 }
+
+/// The webhook secret the benchmarks' simulator signs with.
+pub const SECRET: &str = "bench-secret";
+
+/// Run `f` on a multi-threaded runtime with the first non-flag argument (or `default`).
+pub fn run_with_arg<T, F, Fut>(default: T, f: F)
+where
+    T: std::str::FromStr,
+    F: FnOnce(T) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let arg = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f(arg));
+}
+
+/// The simulator, as the demo App's GitHub.
+pub async fn sim() -> warden::sim::Sim {
+    use warden::demo::{DEMO_APP_ID, DEMO_APP_SLUG, DEMO_PUBLIC_KEY};
+    warden::sim::Sim::start(warden::sim::SimOptions::new(
+        DEMO_APP_ID,
+        DEMO_APP_SLUG,
+        DEMO_PUBLIC_KEY,
+        SECRET,
+    ))
+    .await
+    .expect("sim")
+}
+
+/// Start the release `warden serve` binary against `sim`, state in `data`, and point the
+/// simulator's webhooks at it once it listens.
+pub async fn spawn_serve(sim: &warden::sim::Sim, data: &std::path::Path) -> std::process::Child {
+    use std::time::{Duration, Instant};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let key =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/keys/app-private.pem");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("serve")
+        .env("WARDEN_APP_ID", warden::demo::DEMO_APP_ID.to_string())
+        .env("WARDEN_PRIVATE_KEY_PATH", &key)
+        .env("WARDEN_WEBHOOK_SECRET", SECRET)
+        .env("WARDEN_GITHUB_API_URL", sim.url())
+        .env("WARDEN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WARDEN_DATA_DIR", data)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("warden serve (cargo bench builds it)");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "warden serve did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sim.set_webhook_url(Some(format!("http://127.0.0.1:{port}/webhook")));
+    child
+}
