@@ -48,6 +48,7 @@ OPERATIONS = [
     ("patch", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
     ("post", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
     ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
+    ("get", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
 ]
 
 # Keywords that only document; dropped to keep the vendored file small.

@@ -454,3 +454,56 @@ fn warden_holds_lists_what_serve_keeps() {
     assert_eq!(v[1]["environment"], "production");
     assert_eq!(v[1]["pull_request"], serde_json::Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_default_branch_config_can_raise_permissions_and_restrict_to_teams() {
+    let w = world().await;
+    let cfg = std::fs::read_to_string(demo_dir().join(".github/warden.yml")).unwrap()
+        + "chatops:\n  permissions:\n    explain: write\n  teams:\n    hold: [acme/platform]\n";
+    let main = w
+        .sim
+        .commit(
+            w.repo,
+            "main",
+            &[(".github/warden.yml", Some(cfg.as_bytes()))],
+            "chatops",
+        )
+        .unwrap();
+    completed_run(&w.sim, w.repo, &main, WAIT).await.unwrap();
+    // explain now needs write: the reader is refused, the author too (read-only verbs are the
+    // author's by right, whatever the permission).
+    let c = w
+        .sim
+        .comment(w.repo, w.pr, "reader", "/warden explain pdb-missing");
+    assert_eq!(w.answered(c).await, ["eyes", "-1"]);
+    assert!(
+        w.replies()[0].contains("needs the `write` permission"),
+        "{}",
+        w.replies()[0]
+    );
+    let c = w
+        .sim
+        .comment(w.repo, w.pr, "dev", "/warden explain pdb-missing");
+    assert_eq!(w.answered(c).await, ["eyes", "+1"]);
+    // hold is restricted to @acme/platform: a writer outside it is refused, then allowed.
+    let c = w.sim.comment(w.repo, w.pr, "writer", "/warden hold");
+    assert_eq!(w.answered(c).await, ["eyes", "-1"]);
+    assert!(
+        w.replies()[2].contains("is restricted to members of `@acme/platform`"),
+        "{}",
+        w.replies()[2]
+    );
+    assert!(w.warden.store.holds(None).unwrap().is_empty());
+    w.sim.add_team_member("acme", "platform", "writer");
+    let c = w.sim.comment(w.repo, w.pr, "writer", "/warden hold -- now");
+    assert_eq!(w.answered(c).await, ["eyes", "+1"]);
+    assert_eq!(w.warden.store.holds(None).unwrap().len(), 1);
+    // The help reply says so.
+    let c = w.sim.comment(w.repo, w.pr, "reader", "/warden help hold");
+    w.answered(c).await;
+    assert!(
+        w.replies()[4].contains("members of @acme/platform only"),
+        "{}",
+        w.replies()[4]
+    );
+}

@@ -37,6 +37,18 @@ fn t(secs: u64) -> String {
 
 // ---- objects ----------------------------------------------------------------------------
 
+/// A person's or bot's numeric id: stable per login, as GitHub's are per account.
+pub fn login_id(login: &str) -> u64 {
+    // FNV-1a, kept well away from the ids the simulator gives repositories and objects.
+    let h = login
+        .to_lowercase()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    10_000_000 + h % 90_000_000
+}
+
 pub fn user_json(login: &str, id: u64, bot: bool) -> Value {
     // GitHub escapes a bot's brackets in its URLs: `users/renovate%5Bbot%5D`.
     let path = login.replace('[', "%5B").replace(']', "%5D");
@@ -121,7 +133,7 @@ pub fn pull_json(inner: &Inner, r: &RepoState, p: &Pull) -> Value {
             "state": p.state,
             "locked": false,
             "title": p.title,
-            "user": user_json(&p.author, 2, p.author.ends_with("[bot]")),
+            "user": user_json(&p.author, login_id(&p.author), p.author.ends_with("[bot]")),
             "body": null,
             "labels": p.labels.iter().enumerate().map(|(i, l)| json!({"id": i + 1, "node_id": format!("L_{i}"), "url": format!("{api}/labels/{l}"), "name": l, "description": null, "color": "ededed", "default": false})).collect::<Vec<_>>(),
             "draft": p.draft,
@@ -183,7 +195,7 @@ pub fn comment_json(inner: &Inner, r: &RepoState, c: &Comment) -> Value {
             "html_url": format!("https://github.com/{}/pull/{}#issuecomment-{}", r.name, c.number, c.id),
             "issue_url": format!("{}/repos/{}/issues/{}", inner.api_url, r.name, c.number),
             "body": c.body,
-            "user": user_json(&c.author, if c.bot { 900 } else { 3 }, c.bot),
+            "user": user_json(&c.author, login_id(&c.author), c.bot),
             "created_at": t(c.created),
             "updated_at": t(c.updated),
             "author_association": if c.bot { "NONE" } else { "MEMBER" },
@@ -721,6 +733,25 @@ fn dispatch(
                 o.headers.push(("link".into(), l));
             }
             o
+        }
+        (
+            Caller::Installation { inst, .. },
+            "GET",
+            ["orgs", org, "teams", team, "memberships", user],
+        ) => {
+            let op = "GET /orgs/{org}/teams/{team_slug}/memberships/{username}";
+            let account = st.installations.get(inst).map(|i| i.account.to_lowercase());
+            let key = (org.to_lowercase(), team.to_lowercase(), user.to_lowercase());
+            if account.as_deref() == Some(&key.0) && st.team_members.contains(&key) {
+                out(
+                    op,
+                    200,
+                    json!({"url": format!("{}/organizations/1/team/1/memberships/{user}", inner.api_url),
+                           "role": "member", "state": "active"}),
+                )
+            } else {
+                not_found(Some(op))
+            }
         }
         (Caller::Installation { inst, .. }, _, ["repos", owner, name, rest @ ..]) => {
             let full = format!("{owner}/{name}");
@@ -1370,7 +1401,7 @@ fn repo_route(
             out(
                 op,
                 if exists { 200 } else { 201 },
-                json!({"id": rid, "node_id": format!("RE_{rid}"), "user": user_json(&bot, 900, true), "content": content, "created_at": t(now())}),
+                json!({"id": rid, "node_id": format!("RE_{rid}"), "user": user_json(&bot, login_id(&bot), true), "content": content, "created_at": t(now())}),
             )
         }
         ("GET", ["collaborators", user, "permission"]) => {
@@ -1389,7 +1420,7 @@ fn repo_route(
             out(
                 op,
                 200,
-                json!({"permission": legacy, "role_name": p, "user": user_json(user, 5, false)}),
+                json!({"permission": legacy, "role_name": p, "user": user_json(user, login_id(user), false)}),
             )
         }
         _ => not_found(None),

@@ -346,7 +346,7 @@ pub fn pull_event(
         "number": number,
         "pull_request": pull_json(inner, r, p),
         "repository": repo_json(inner, r),
-        "sender": user_json(sender, 2, sender.ends_with("[bot]")),
+        "sender": user_json(sender, super::api::login_id(sender), sender.ends_with("[bot]")),
     });
     if let (Value::Object(m), Value::Object(x)) = (&mut payload, extra) {
         m.extend(x);
@@ -450,12 +450,12 @@ pub fn comment_event(inner: &Inner, st: &mut State, id: u64, action: &str, from:
             "number": c.number,
             "title": title,
             "state": "open",
-            "user": user_json(&opener, 4, opener_bot),
+            "user": user_json(&opener, super::api::login_id(&opener), opener_bot),
             "pull_request": {"url": format!("https://api.github.com/repos/{}/pulls/{}", r.name, c.number)},
         },
         "comment": super::api::comment_json(inner, r, c),
         "repository": repo_json(inner, r),
-        "sender": user_json(&c.author, 3, c.bot),
+        "sender": user_json(&c.author, super::api::login_id(&c.author), c.bot),
     });
     if let Some(from) = from {
         payload["changes"] = json!({"body": {"from": from}});

@@ -249,6 +249,8 @@ pub(crate) struct State {
     pub codeload_requests: Vec<CodeloadRequest>,
     pub permissions: HashMap<(u64, String), String>,
     pub reactions: Vec<(u64, String, String)>,
+    /// (org, team slug, login) of active team members.
+    pub team_members: std::collections::HashSet<(String, String, String)>,
 }
 
 impl State {
@@ -795,6 +797,15 @@ impl Sim {
             .filter(|(c, _, _)| *c == comment.0)
             .map(|(_, who, content)| (who.clone(), content.clone()))
             .collect()
+    }
+
+    /// Make `login` an active member of `org/team`.
+    pub fn add_team_member(&self, org: &str, team: &str, login: &str) {
+        self.inner.lock().team_members.insert((
+            org.to_lowercase(),
+            team.to_lowercase(),
+            login.to_lowercase(),
+        ));
     }
 
     /// `admin`, `maintain`, `write`, `triage`, `read` or `none`.
