@@ -298,15 +298,25 @@ async fn commands_are_acknowledged_run_by_who_may_and_answered_once() {
         "{}",
         w.replies()[4]
     );
+    // Thousands of command lines (a comment near GitHub's size limit): one error, nothing runs.
+    let huge = "/warden hold staging\n".repeat(3000);
+    let c8 = w.sim.comment(w.repo, w.pr, "writer", &huge);
+    assert_eq!(w.answered(c8).await, ["eyes", "-1"]);
+    assert!(
+        w.replies()[5].contains("3000 commands in one comment; at most 10 run, so none did"),
+        "{}",
+        &w.replies()[5][..300]
+    );
+    assert!(w.warden.store.holds(None).unwrap().is_empty());
     // The PR's author may run read-only commands; explain names the rule.
     let c7 = w
         .sim
         .comment(w.repo, w.pr, "dev", "/warden explain pdb-missing");
     assert_eq!(w.answered(c7).await, ["eyes", "+1"]);
     assert!(
-        w.replies()[5].contains("**`pdb-missing`**"),
+        w.replies()[6].contains("**`pdb-missing`**"),
         "{}",
-        w.replies()[5]
+        w.replies()[6]
     );
 
     // Every command is in the audit trail with who, what permission and how it went.
@@ -331,6 +341,7 @@ async fn commands_are_acknowledged_run_by_who_may_and_answered_once() {
             ("writer", "unhold", Some("write"), "done"),
             ("writer", "", None, "invalid"),
             ("writer", "hold", Some("write"), "failed"),
+            ("writer", "", None, "invalid"),
             ("dev", "explain", Some("read"), "done"),
         ]
     );
