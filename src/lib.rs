@@ -14,6 +14,7 @@ pub mod github;
 pub mod kustomize;
 pub mod manifest;
 pub mod parallel;
+pub mod promote;
 pub mod repo;
 pub mod report;
 pub mod review;
