@@ -17,11 +17,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
 use warden::app::serve::WardenSetup;
 use warden::app::workers::WorkerOptions;
-use warden::demo::{DEMO_APP_ID, DEMO_PRIVATE_KEY, random_signer, start_warden};
-use warden::github::client::ClientOptions;
+use warden::demo::{random_signer, sim_setup, start_warden};
 use warden::github::ids::{RepoId, Sha};
 use warden::sim::Sim;
 
@@ -67,20 +65,12 @@ async fn bench(idle_secs: u64) {
             .await
             .expect("bind"),
         WardenSetup {
-            api_url: sim.url(),
-            app_id: DEMO_APP_ID,
-            private_key: SecretString::from(DEMO_PRIVATE_KEY),
-            webhook_secret: SecretString::from(SECRET),
-            data_dir: data.path().to_path_buf(),
             workers: WorkerOptions {
                 workers: 2,
                 poll: Duration::from_millis(20),
                 ..WorkerOptions::default()
             },
-            threads: 2,
-            reconcile_interval: Duration::from_secs(3600),
-            client: ClientOptions::default(),
-            signer: Some(Arc::new(signer)),
+            ..sim_setup(&sim, data.path(), SECRET, Some(Arc::new(signer)))
         },
     )
     .await

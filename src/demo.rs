@@ -160,34 +160,55 @@ fn read(dir: &Path, rel: &str) -> Result<String, DemoError> {
 }
 
 /// Run the demo on the config repo in `repo_dir` (fixtures/demo).
-pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoError> {
-    let secret = "demo-webhook-secret";
-    let sim = Sim::start(SimOptions::new(
+/// The simulator as the demo App's GitHub, signing webhooks with `secret`.
+pub async fn start_sim(secret: &str) -> std::io::Result<Sim> {
+    Sim::start(SimOptions::new(
         DEMO_APP_ID,
         DEMO_APP_SLUG,
         DEMO_PUBLIC_KEY,
         secret,
     ))
-    .await?;
+    .await
+}
+
+/// `warden serve`'s set-up as the demo App against `sim`, state in `data_dir`: 2 workers
+/// polling every 50 ms, 2 render threads, a reconcile pass an hour. Callers change what they
+/// need with struct update syntax.
+pub fn sim_setup(
+    sim: &Sim,
+    data_dir: &Path,
+    secret: &str,
+    signer: Option<Arc<crate::signal::Signer>>,
+) -> WardenSetup {
+    WardenSetup {
+        api_url: sim.url(),
+        app_id: DEMO_APP_ID,
+        private_key: SecretString::from(DEMO_PRIVATE_KEY),
+        webhook_secret: SecretString::from(secret),
+        data_dir: data_dir.to_path_buf(),
+        workers: WorkerOptions {
+            workers: 2,
+            poll: Duration::from_millis(50),
+            ..WorkerOptions::default()
+        },
+        threads: 2,
+        reconcile_interval: Duration::from_secs(3600),
+        client: ClientOptions::default(),
+        signer,
+    }
+}
+
+pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoError> {
+    let secret = "demo-webhook-secret";
+    let sim = start_sim(secret).await?;
     let data = tempfile::tempdir()?;
     let signer = Arc::new(random_signer()?);
     let warden = start_warden(
         tokio::net::TcpListener::bind("127.0.0.1:0").await?,
         WardenSetup {
-            api_url: sim.url(),
-            app_id: DEMO_APP_ID,
-            private_key: SecretString::from(DEMO_PRIVATE_KEY),
-            webhook_secret: SecretString::from(secret),
-            data_dir: data.path().to_path_buf(),
-            workers: WorkerOptions {
-                workers: 2,
-                poll: Duration::from_millis(50),
-                ..WorkerOptions::default()
-            },
             threads,
             reconcile_interval: Duration::from_secs(600),
-            client: ClientOptions::default(),
-            signer: Some(signer.clone()),
+            ..sim_setup(&sim, data.path(), secret, Some(signer.clone()))
         },
     )
     .await?;

@@ -8,21 +8,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
 use serde_json::json;
 use warden::agent::apply::plan::Parent;
 use warden::agent::apply::{Applier, ApplyOptions};
 use warden::agent::config::AgentConfig;
 use warden::agent::{Agent, PassOutcome, PrintDeployer};
-use warden::app::serve::WardenSetup;
-use warden::app::workers::WorkerOptions;
-use warden::demo::{DEMO_APP_ID, DEMO_APP_SLUG, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY};
 use warden::demo::{RunningWarden, completed_run, start_warden};
+use warden::demo::{sim_setup, start_sim};
 use warden::github::client::{ClientOptions, GitHubClient};
 use warden::github::ids::{RepoId, Sha};
 use warden::signal::Signer;
+use warden::sim::Sim;
 use warden::sim::kube::KubeSim;
-use warden::sim::{Sim, SimOptions};
 
 const SECRET: &str = "agent-webhook-secret";
 const WAIT: Duration = Duration::from_secs(60);
@@ -71,36 +68,14 @@ struct World {
 }
 
 async fn world() -> World {
-    let sim = Sim::start(SimOptions::new(
-        DEMO_APP_ID,
-        DEMO_APP_SLUG,
-        DEMO_PUBLIC_KEY,
-        SECRET,
-    ))
-    .await
-    .expect("sim");
+    let sim = start_sim(SECRET).await.expect("sim");
     let data = tempfile::tempdir().unwrap();
     let signer = Signer::from_seed(&SEED);
     let mut keys = tempfile::NamedTempFile::new().unwrap();
     keys.write_all(signer.public_pem().as_bytes()).unwrap();
     let warden = start_warden(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        WardenSetup {
-            api_url: sim.url(),
-            app_id: DEMO_APP_ID,
-            private_key: SecretString::from(DEMO_PRIVATE_KEY),
-            webhook_secret: SecretString::from(SECRET),
-            data_dir: data.path().to_path_buf(),
-            workers: WorkerOptions {
-                workers: 2,
-                poll: Duration::from_millis(50),
-                ..WorkerOptions::default()
-            },
-            threads: 2,
-            reconcile_interval: Duration::from_secs(3600),
-            client: ClientOptions::default(),
-            signer: Some(Arc::new(signer)),
-        },
+        sim_setup(&sim, data.path(), SECRET, Some(Arc::new(signer))),
     )
     .await
     .expect("warden");

@@ -6,15 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
-use warden::app::serve::WardenSetup;
-use warden::app::workers::WorkerOptions;
 use warden::chatops::reply::REPLY_MARKER;
-use warden::demo::{DEMO_APP_ID, DEMO_APP_SLUG, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY};
 use warden::demo::{RunningWarden, completed_run, start_warden};
-use warden::github::client::ClientOptions;
+use warden::demo::{sim_setup, start_sim};
 use warden::github::ids::{CommentId, PrNumber, RepoId};
-use warden::sim::{Sim, SimOptions};
+use warden::sim::Sim;
 
 const SECRET: &str = "chatops-webhook-secret";
 const WAIT: Duration = Duration::from_secs(60);
@@ -32,33 +28,11 @@ struct World {
 }
 
 async fn world() -> World {
-    let sim = Sim::start(SimOptions::new(
-        DEMO_APP_ID,
-        DEMO_APP_SLUG,
-        DEMO_PUBLIC_KEY,
-        SECRET,
-    ))
-    .await
-    .expect("sim");
+    let sim = start_sim(SECRET).await.expect("sim");
     let data = tempfile::tempdir().unwrap();
     let warden = start_warden(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        WardenSetup {
-            api_url: sim.url(),
-            app_id: DEMO_APP_ID,
-            private_key: SecretString::from(DEMO_PRIVATE_KEY),
-            webhook_secret: SecretString::from(SECRET),
-            data_dir: data.path().to_path_buf(),
-            workers: WorkerOptions {
-                workers: 2,
-                poll: Duration::from_millis(50),
-                ..WorkerOptions::default()
-            },
-            threads: 2,
-            reconcile_interval: Duration::from_secs(3600),
-            client: ClientOptions::default(),
-            signer: None,
-        },
+        sim_setup(&sim, data.path(), SECRET, None),
     )
     .await
     .expect("warden");

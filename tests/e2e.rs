@@ -15,13 +15,13 @@ use secrecy::SecretString;
 use warden::app::reconcile::Inventory;
 use warden::app::serve::WardenSetup;
 use warden::app::workers::WorkerOptions;
-use warden::demo::{DEMO_APP_ID, DEMO_APP_SLUG, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY};
+use warden::demo::{DEMO_APP_ID, DEMO_PRIVATE_KEY};
 use warden::demo::{RunningWarden, completed_run, start_warden};
 use warden::github::client::{ClientOptions, GitHubClient};
 use warden::github::ids::{InstallationId, PrNumber, RepoId, Sha};
 use warden::report::markdown::STICKY_MARKER;
 use warden::signal::{Claim, Keyring, Signer};
-use warden::sim::{CheckRunView, Sim, SimOptions};
+use warden::sim::{CheckRunView, Sim};
 
 /// The key the end-to-end Warden signs deploy approvals with.
 const SIGNING_SEED: [u8; 32] = [5u8; 32];
@@ -78,14 +78,7 @@ struct World {
 }
 
 async fn world_with(warden_secret: &str) -> World {
-    let sim = Sim::start(SimOptions::new(
-        DEMO_APP_ID,
-        DEMO_APP_SLUG,
-        DEMO_PUBLIC_KEY,
-        SECRET,
-    ))
-    .await
-    .expect("sim");
+    let sim = warden::demo::start_sim(SECRET).await.expect("sim");
     let data = tempfile::tempdir().expect("tempdir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let warden = start_warden(listener, setup(&sim, data.path(), warden_secret))
@@ -600,14 +593,7 @@ async fn the_reconcile_pass_redelivers_what_failed_and_checks_pulls_without_a_ru
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_server_completes_the_run_after_a_restart() {
-    let sim = Sim::start(SimOptions::new(
-        DEMO_APP_ID,
-        DEMO_APP_SLUG,
-        DEMO_PUBLIC_KEY,
-        SECRET,
-    ))
-    .await
-    .expect("sim");
+    let sim = warden::demo::start_sim(SECRET).await.expect("sim");
     let data = tempfile::tempdir().unwrap();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -76,15 +76,7 @@ where
 
 /// The simulator, as the demo App's GitHub.
 pub async fn sim() -> warden::sim::Sim {
-    use warden::demo::{DEMO_APP_ID, DEMO_APP_SLUG, DEMO_PUBLIC_KEY};
-    warden::sim::Sim::start(warden::sim::SimOptions::new(
-        DEMO_APP_ID,
-        DEMO_APP_SLUG,
-        DEMO_PUBLIC_KEY,
-        SECRET,
-    ))
-    .await
-    .expect("sim")
+    warden::demo::start_sim(SECRET).await.expect("sim")
 }
 
 /// Start the release `warden serve` binary against `sim`, state in `data`, and point the

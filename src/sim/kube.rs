@@ -283,7 +283,10 @@ impl KState {
     /// Rebuild what is served from base and the managers' configurations.
     fn compose(&mut self, key: &Key, gv: &str, kind: &str) {
         let rv = self.next_rv();
-        self.next_uid += 1;
+        let has_uid = self.objects[key].live["metadata"].get("uid").is_some();
+        if !has_uid {
+            self.next_uid += 1;
+        }
         let uid = format!("00000000-0000-4000-8000-{:012}", self.next_uid);
         let stored = self.objects.get_mut(key).expect("the object");
         let old = stored.live.clone();
