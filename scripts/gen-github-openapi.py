@@ -49,6 +49,11 @@ OPERATIONS = [
     ("post", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
     ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
     ("get", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
+    ("get", "/repos/{owner}/{repo}/branches/{branch}"),
+    ("get", "/repos/{owner}/{repo}/rules/branches/{branch}"),
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
+    ("get", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"),
+    ("delete", "/repos/{owner}/{repo}/git/refs/{ref}"),
 ]
 
 # Keywords that only document; dropped to keep the vendored file small.

@@ -299,7 +299,7 @@ pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoErro
     })
 }
 
-/// Merge the Renovate PR (as a maintainer), wait for Warden's approvals on the merge commit,
+/// Wait for Warden to auto-merge the Renovate PR, then for its approvals on the merge commit,
 /// then run one pass of `warden-agent` for staging in apply mode against a stand-in cluster.
 async fn deploy(
     sim: &Sim,
@@ -311,27 +311,21 @@ async fn deploy(
     use crate::agent::apply::{Applier, ApplyOptions};
     use crate::agent::config::AgentConfig;
     use crate::agent::{Agent, PassOutcome};
-    use crate::github::client::{As, GitHubClient};
-    let token = sim.user_token("maintainer");
-    let client = GitHubClient::with_token(
-        &sim.url(),
-        Some(SecretString::from(token.clone())),
-        ClientOptions::default(),
-    )
-    .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let merged = client
-        .request(
-            As::Token,
-            http::Method::PUT,
-            &client.url(&format!("/repos/acme/gitops/pulls/{pr}/merge")),
-            Some(&serde_json::json!({"merge_method": "squash"})),
-        )
-        .await
-        .map_err(|e| DemoError::Setup(e.to_string()))?
-        .json("PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge")
-        .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let merged = Sha::parse(merged["sha"].as_str().unwrap_or_default())
-        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    use crate::github::client::GitHubClient;
+    let token = sim.user_token("agent");
+    // Warden merges the Renovate PR itself: a trusted bot's staging image bump.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let merged = loop {
+        if let Some(sha) = sim.pull(repo, pr).and_then(|p| p.merge_commit) {
+            break sha;
+        }
+        if Instant::now() > deadline {
+            return Err(DemoError::Setup(format!(
+                "Warden did not auto-merge pull request #{pr}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     completed_run(sim, repo, &merged, Duration::from_secs(120)).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     let approvals = loop {
@@ -503,7 +497,7 @@ pub fn write_text(report: &DemoReport, out: &mut dyn Write) -> std::io::Result<(
     writeln!(out, "{rule}")?;
     writeln!(
         out,
-        "PR #{} merged — main is now {}: deploy approvals (signed with key {})",
+        "PR #{} auto-merged by Warden — main is now {}: deploy approvals (signed with key {})",
         report.pulls.first().map_or(0, |p| p.number.0),
         d.merged.short(),
         d.key_id

@@ -7,6 +7,8 @@
 #[path = "support/openapi.rs"]
 mod openapi;
 
+use openapi::assert_documented;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -186,37 +188,6 @@ impl World {
         assert_documented(&self.sim);
         self.sim.shutdown().await;
     }
-}
-
-/// Every request Warden sent and every answer the simulator gave validates against GitHub's
-/// OpenAPI description.
-fn assert_documented(sim: &Sim) {
-    let spec = openapi::Spec::load();
-    let exchanges = sim.exchanges();
-    assert!(!exchanges.is_empty(), "no API exchanges recorded");
-    let mut problems = Vec::new();
-    for x in &exchanges {
-        let Some(op) = spec.find(&x.method, &x.path) else {
-            problems.push(format!(
-                "{} {}: not a documented operation",
-                x.method, x.path
-            ));
-            continue;
-        };
-        for e in op.check_request(x.request_body.as_ref()) {
-            problems.push(format!("{} {} request: {e}", x.method, x.path));
-        }
-        for e in op.check_response(x.status, x.response_body.as_ref()) {
-            problems.push(format!("{} {} → {}: {e}", x.method, x.path, x.status));
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "{} of {} exchanges are not as documented:\n{}",
-        problems.len(),
-        exchanges.len(),
-        problems.join("\n")
-    );
 }
 
 fn bump() -> (String, String) {

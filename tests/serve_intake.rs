@@ -66,7 +66,17 @@ fn expect_queued(event: &str, raw: &serde_json::Value) -> bool {
                 action,
                 "opened" | "synchronize" | "reopened" | "ready_for_review"
             ) || (action == "edited" && raw["changes"]["base"].is_object())
+                // A label may change an auto-merge verdict (`do-not-merge`).
+                || matches!(action, "labeled" | "unlabeled")
         }
+        // Auto-merge evaluates again when another check, a status or a review finishes.
+        "check_suite" if action == "completed" => true,
+        "check_run" if action == "completed" => raw["check_run"]["name"] != "warden",
+        "status" => {
+            raw["state"] != "pending"
+                && !raw["context"].as_str().unwrap_or("").starts_with("warden/")
+        }
+        "pull_request_review" => matches!(action, "submitted" | "dismissed" | "edited"),
         // GitHub's own request for a commit no pull request is open for is left to the push
         // of the deploy branch (and to the pull request once it is opened).
         "check_suite" => {

@@ -18,12 +18,14 @@ use crate::chatops::{Commenter, Denied, authorize};
 use crate::checks::run::all_rules;
 use crate::github::ids::{CommentId, InstallationId, PrNumber, RepoName};
 use crate::github::webhook::{self, ActorKind, Event};
-use crate::repo::config::{self, Permission, REPO_FILE, RepoConfig};
+use crate::repo::config::{Permission, RepoConfig};
 use crate::store::{CommandRecord, Hold, Job, Store};
 
+use super::automerge::{AutoMerge, MergeForge};
 use super::now_ms;
-use super::pipeline::{Forge, ForgeError, ORG_CONFIG_FILE, ORG_CONFIG_REPO, Pipeline, Subject};
+use super::pipeline::{Forge, ForgeError, Pipeline, Subject};
 use super::workers::{JobHandler, Outcome};
+use crate::promote::verdict::Decision;
 
 /// The GitHub operations ChatOps needs beyond the pipeline's.
 pub trait ChatForge: Send + Sync + 'static {
@@ -69,10 +71,11 @@ pub trait ChatForge: Send + Sync + 'static {
 }
 
 /// Runs `issue_comment` jobs.
-pub struct ChatOps<F: Forge + ChatForge> {
+pub struct ChatOps<F: Forge + ChatForge + MergeForge> {
     pub forge: Arc<F>,
     pub pipeline: Arc<Pipeline<F>>,
     pub store: Arc<Store>,
+    pub automerge: Arc<AutoMerge<F>>,
     permissions: moka::future::Cache<(String, String), Option<Permission>>,
 }
 
@@ -142,7 +145,7 @@ fn asked(event: Event) -> Option<Asked> {
 fn args_text(c: &Command) -> String {
     match &c.args {
         Args::Help { verb } => verb.map(|v| v.to_string()).unwrap_or_default(),
-        Args::Validate => String::new(),
+        Args::Validate | Args::Merge => String::new(),
         Args::Diff { scope, full } => format!(
             "{}{}",
             scope.clone().unwrap_or_default(),
@@ -165,12 +168,18 @@ fn args_text(c: &Command) -> String {
     }
 }
 
-impl<F: Forge + ChatForge> ChatOps<F> {
-    pub fn new(forge: Arc<F>, pipeline: Arc<Pipeline<F>>, store: Arc<Store>) -> ChatOps<F> {
+impl<F: Forge + ChatForge + MergeForge> ChatOps<F> {
+    pub fn new(
+        forge: Arc<F>,
+        pipeline: Arc<Pipeline<F>>,
+        store: Arc<Store>,
+        automerge: Arc<AutoMerge<F>>,
+    ) -> ChatOps<F> {
         ChatOps {
             forge,
             pipeline,
             store,
+            automerge,
             permissions: moka::future::Cache::builder()
                 .time_to_live(Duration::from_secs(60))
                 .max_capacity(10_000)
@@ -181,27 +190,7 @@ impl<F: Forge + ChatForge> ChatOps<F> {
     /// The repo's config from its default branch over the org's; the defaults when it does
     /// not load (the check run reports why).
     async fn config(&self, a: &Asked) -> Result<RepoConfig, ForgeError> {
-        let f = &self.forge;
-        let repo_text = f.default_branch_file(a.inst, &a.repo, REPO_FILE).await?;
-        let org_repo =
-            RepoName::parse(&format!("{}/{ORG_CONFIG_REPO}", a.repo.owner())).map_err(|e| {
-                ForgeError {
-                    message: e.to_string(),
-                    transient: false,
-                }
-            })?;
-        let org_text = f
-            .default_branch_file(a.inst, &org_repo, ORG_CONFIG_FILE)
-            .await?;
-        let org_path = format!("{org_repo}/{ORG_CONFIG_FILE}");
-        let rules = all_rules();
-        let known: Vec<&str> = rules.iter().map(|r| r.id).collect();
-        Ok(config::load(
-            repo_text.as_deref().map(|t| (REPO_FILE, t)),
-            org_text.as_deref().map(|t| (org_path.as_str(), t)),
-            &known,
-        )
-        .unwrap_or_default())
+        self.pipeline.default_config(a.inst, &a.repo).await
     }
 
     async fn permission_of(&self, a: &Asked) -> Result<Option<Permission>, ForgeError> {
@@ -335,10 +324,38 @@ impl<F: Forge + ChatForge> ChatOps<F> {
                     Err(e) => Answer::Failed(format!("the hold was not stored: {e}")),
                 }
             }
+            Args::Merge => match self
+                .automerge
+                .consider(a.inst, &a.repo, a.number, Some(&a.login))
+                .await
+            {
+                Ok(Some(Decision::Merged { sha, method, .. })) => Answer::Done(format!(
+                    "Merged ({method}) as {}, vouched for by @{}: every other auto-merge condition held.",
+                    &sha[..sha.len().min(7)],
+                    a.login
+                )),
+                Ok(Some(Decision::Queued { .. })) => Answer::Done(format!(
+                    "Added to the merge queue, vouched for by @{}.",
+                    a.login
+                )),
+                Ok(Some(Decision::NotMerged(v))) => {
+                    let mut out = String::from("Not merged: a vouch waives only the trusted-author condition.\n");
+                    for u in &v.unmet {
+                        out.push_str(&format!("- {u} — {}\n", u.fix()));
+                    }
+                    Answer::Failed(out)
+                }
+                Ok(None) => Answer::Failed(
+                    "there is nothing to merge: the pull request is closed, or Warden's check of its head has not finished (say it again when it has)".into(),
+                ),
+                Err(e) => Answer::Failed(format!("the merge did not finish: {}", e.message)),
+            },
             Args::Unhold { env } => {
                 let pr = env.is_none().then_some(a.number.0);
                 match self.store.remove_hold(&repo, pr, env.as_deref()) {
                     Ok(true) => {
+                        // The hold may have been all that kept it from auto-merge.
+                        self.automerge.queue(a.inst, &a.repo, a.number);
                         let holds = self.store.holds(Some(&repo)).unwrap_or_default();
                         Answer::Done(format!(
                             "Lifted.\n\nHolds in this repository:\n{}",
@@ -659,18 +676,57 @@ fn audit(r: &CommandRecord, outcome: &str, detail: &str) {
     );
 }
 
-/// The worker's handler: ChatOps jobs to [`ChatOps`], everything else to the pipeline.
-pub struct Dispatch<F: Forge + ChatForge> {
+/// The worker's handler: ChatOps jobs to [`ChatOps`], auto-merge evaluations to
+/// [`AutoMerge`], everything else to the pipeline (and a pull request's finished check on to
+/// auto-merge).
+pub struct Dispatch<F: Forge + ChatForge + MergeForge> {
     pub pipeline: Arc<Pipeline<F>>,
     pub chatops: ChatOps<F>,
+    pub automerge: Arc<AutoMerge<F>>,
 }
 
-impl<F: Forge + ChatForge> JobHandler for Dispatch<F> {
+impl<F: Forge + ChatForge + MergeForge> Dispatch<F> {
+    /// Wire the three over one forge and store.
+    pub fn new(pipeline: Arc<Pipeline<F>>, store: Arc<Store>) -> Self {
+        let forge = pipeline.forge.clone();
+        let automerge = Arc::new(AutoMerge::new(
+            forge.clone(),
+            pipeline.clone(),
+            store.clone(),
+        ));
+        Dispatch {
+            chatops: ChatOps::new(forge, pipeline.clone(), store, automerge.clone()),
+            pipeline,
+            automerge,
+        }
+    }
+}
+
+impl<F: Forge + ChatForge + MergeForge> JobHandler for Dispatch<F> {
     async fn handle(&self, job: &Job) -> Outcome {
-        if job.kind == "issue_comment" {
-            self.chatops.handle_job(job).await
-        } else {
-            self.pipeline.handle(job).await
+        match job.kind.as_str() {
+            "issue_comment" => self.chatops.handle_job(job).await,
+            super::automerge::JOB_KIND => self.automerge.handle_job(job).await,
+            _ => {
+                let outcome = self.pipeline.handle(job).await;
+                if matches!(outcome, Outcome::Done)
+                    && let Some(s) = super::pipeline::subject_of_job(job)
+                    && let Some(n) = s.pr
+                {
+                    // Warden's check of the pull request finished: the verdict follows it.
+                    if let Err(e) = self
+                        .automerge
+                        .consider(s.installation, &s.repo, n, None)
+                        .await
+                    {
+                        tracing::warn!(repo = %s.repo, pr = n.0, error = %e, "auto-merge evaluation failed");
+                        if e.transient {
+                            self.automerge.queue(s.installation, &s.repo, n);
+                        }
+                    }
+                }
+                outcome
+            }
         }
     }
 }

@@ -39,6 +39,27 @@ pub fn job_for(event: &Event, name: &str, delivery: &str, body: &[u8]) -> Option
         };
         job(kind, Some(key), Some(sha.to_string()))
     };
+    // Something an auto-merge verdict depends on changed: evaluate the pull requests again, in
+    // order with their checks when the event names them.
+    if super::automerge::wants(event) {
+        let key = match event {
+            Event::PullRequest { repo, pr, .. } | Event::PullRequestReview { repo, pr, .. } => {
+                Some(format!("{}#{}", repo.name, pr.number))
+            }
+            Event::CheckRun {
+                repo,
+                pull_requests,
+                ..
+            }
+            | Event::CheckSuite {
+                repo,
+                pull_requests,
+                ..
+            } if !pull_requests.is_empty() => Some(format!("{}#{}", repo.name, pull_requests[0])),
+            _ => None,
+        };
+        return Some(job(super::automerge::JOB_KIND, key, None));
+    }
     match event {
         Event::PullRequest {
             action,

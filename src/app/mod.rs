@@ -6,6 +6,7 @@
 //! Work happens in workers that lease jobs from the store, so an acknowledged delivery survives
 //! a restart and a redelivered one is not run twice.
 
+pub mod automerge;
 pub mod chatops;
 pub mod config;
 pub mod intake;

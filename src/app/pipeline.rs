@@ -340,6 +340,37 @@ impl<F: Forge> Pipeline<F> {
         Ok(reviewed.conclusion)
     }
 
+    /// The config of the repository's default branch over the org defaults (a config with
+    /// errors reads as the defaults: its problems are reported by the checks).
+    pub async fn default_config(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+    ) -> Result<crate::repo::config::RepoConfig, ForgeError> {
+        use crate::repo::config::{self, REPO_FILE};
+        let f = &self.forge;
+        let repo_text = f.default_branch_file(inst, repo, REPO_FILE).await?;
+        let org_repo =
+            RepoName::parse(&format!("{}/{ORG_CONFIG_REPO}", repo.owner())).map_err(|e| {
+                ForgeError {
+                    message: e.to_string(),
+                    transient: false,
+                }
+            })?;
+        let org_text = f
+            .default_branch_file(inst, &org_repo, ORG_CONFIG_FILE)
+            .await?;
+        let org_path = format!("{org_repo}/{ORG_CONFIG_FILE}");
+        let rules = crate::checks::run::all_rules();
+        let known: Vec<&str> = rules.iter().map(|r| r.id).collect();
+        Ok(config::load(
+            repo_text.as_deref().map(|t| (REPO_FILE, t)),
+            org_text.as_deref().map(|t| (org_path.as_str(), t)),
+            &known,
+        )
+        .unwrap_or_default())
+    }
+
     /// Review a subject (fetch, render, check, diff) without posting anything.
     pub async fn review_subject(&self, s: &Subject) -> Result<crate::review::Review, ForgeError> {
         let f = &self.forge;
@@ -411,26 +442,32 @@ impl<F: Forge> Pipeline<F> {
     }
 }
 
+/// The subject of a queued job: from the reconcile loop's payload, or from the delivery.
+fn job_subject(job: &Job) -> Result<Option<Subject>, String> {
+    if let Some(s) = job.payload.get("subject") {
+        // Queued by the reconcile loop, not by a delivery.
+        return serde_json::from_value::<Subject>(s.clone())
+            .map(Some)
+            .map_err(|e| format!("job payload: {e}"));
+    }
+    let event_name = job.payload["event"].as_str().unwrap_or_default();
+    let body = job.payload["body"].as_str().unwrap_or_default();
+    let event = webhook::parse(event_name, body.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(subject_of(&event))
+}
+
+/// [`job_subject`], when the job has one.
+pub fn subject_of_job(job: &Job) -> Option<Subject> {
+    job_subject(job).ok().flatten()
+}
+
 impl<F: Forge> JobHandler for Pipeline<F> {
     async fn handle(&self, job: &Job) -> Outcome {
-        let subject = if let Some(s) = job.payload.get("subject") {
-            // Queued by the reconcile loop, not by a delivery.
-            match serde_json::from_value::<Subject>(s.clone()) {
-                Ok(s) => s,
-                Err(e) => return Outcome::Failed(format!("job payload: {e}")),
-            }
-        } else {
-            let event_name = job.payload["event"].as_str().unwrap_or_default();
-            let body = job.payload["body"].as_str().unwrap_or_default();
-            let event = match webhook::parse(event_name, body.as_bytes()) {
-                Ok(e) => e,
-                Err(e) => return Outcome::Failed(e.to_string()),
-            };
-            match subject_of(&event) {
-                Some(s) => s,
-                // Installation changes: nothing to post (the repo list is read when needed).
-                None => return Outcome::Done,
-            }
+        let subject = match job_subject(job) {
+            Ok(Some(s)) => s,
+            // Installation changes: nothing to post (the repo list is read when needed).
+            Ok(None) => return Outcome::Done,
+            Err(e) => return Outcome::Failed(e),
         };
         match self.run(&subject).await {
             Ok(conclusion) => {

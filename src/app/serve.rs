@@ -152,10 +152,7 @@ impl Prepared {
             signer,
             store: Some(store.clone()),
         });
-        let handler = Arc::new(super::chatops::Dispatch {
-            pipeline: pipeline.clone(),
-            chatops: super::chatops::ChatOps::new(client.clone(), pipeline, store.clone()),
-        });
+        let handler = Arc::new(super::chatops::Dispatch::new(pipeline, store.clone()));
         super::run_until(
             listener,
             store,

@@ -24,16 +24,18 @@ pub enum Verb {
     Explain,
     Hold,
     Unhold,
+    Merge,
 }
 
 impl Verb {
-    pub const ALL: [Verb; 6] = [
+    pub const ALL: [Verb; 7] = [
         Verb::Help,
         Verb::Validate,
         Verb::Diff,
         Verb::Explain,
         Verb::Hold,
         Verb::Unhold,
+        Verb::Merge,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +46,7 @@ impl Verb {
             Verb::Explain => "explain",
             Verb::Hold => "hold",
             Verb::Unhold => "unhold",
+            Verb::Merge => "merge",
         }
     }
 
@@ -60,6 +63,7 @@ impl Verb {
             Verb::Explain => "explain RULE",
             Verb::Hold => "hold [ENV] [-- reason]",
             Verb::Unhold => "unhold [ENV]",
+            Verb::Merge => "merge",
         }
     }
 
@@ -74,6 +78,9 @@ impl Verb {
                 "hold this pull request (or everything for ENV) from auto-merge, promotion and deploy approval"
             }
             Verb::Unhold => "lift a hold",
+            Verb::Merge => {
+                "merge now if every auto-merge condition holds but the trusted author: you vouch for the author"
+            }
         }
     }
 }
@@ -119,6 +126,7 @@ pub enum Args {
     Unhold {
         env: Option<String>,
     },
+    Merge,
 }
 
 /// Why a comment's commands do not run.
@@ -351,6 +359,10 @@ fn args_of(verb: Verb, words: &[&str], reason: Option<&str>) -> Result<Args, Str
                     .map(|w| name(w, "an environment"))
                     .transpose()?,
             }
+        }
+        Verb::Merge => {
+            at_most(0)?;
+            Args::Merge
         }
     })
 }

@@ -27,21 +27,21 @@ pub const COMMENT_LIMIT: usize = 65_536;
 /// Annotations GitHub takes per request.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;
 
-fn cut(s: &str, max_chars: usize) -> String {
+pub(super) fn cut(s: &str, max_chars: usize) -> String {
     match s.char_indices().nth(max_chars) {
         None => s.to_string(),
         Some((i, _)) => s[..i].to_string(),
     }
 }
 
-fn bad(path: &str, what: impl Into<String>) -> GitHubError {
+pub(super) fn bad(path: &str, what: impl Into<String>) -> GitHubError {
     GitHubError::BadResponse {
         path: path.to_string(),
         what: what.into(),
     }
 }
 
-fn field_str<'a>(v: &'a Value, path: &str, name: &str) -> Result<&'a str, GitHubError> {
+pub(super) fn field_str<'a>(v: &'a Value, path: &str, name: &str) -> Result<&'a str, GitHubError> {
     let mut cur = v;
     for part in name.split('.') {
         cur = &cur[part];
@@ -50,7 +50,7 @@ fn field_str<'a>(v: &'a Value, path: &str, name: &str) -> Result<&'a str, GitHub
         .ok_or_else(|| bad(path, format!("no string `{name}`")))
 }
 
-fn field_u64(v: &Value, path: &str, name: &str) -> Result<u64, GitHubError> {
+pub(super) fn field_u64(v: &Value, path: &str, name: &str) -> Result<u64, GitHubError> {
     let mut cur = v;
     for part in name.split('.') {
         cur = &cur[part];
@@ -59,7 +59,7 @@ fn field_u64(v: &Value, path: &str, name: &str) -> Result<u64, GitHubError> {
         .ok_or_else(|| bad(path, format!("no number `{name}`")))
 }
 
-fn field_sha(v: &Value, path: &str, name: &str) -> Result<Sha, GitHubError> {
+pub(super) fn field_sha(v: &Value, path: &str, name: &str) -> Result<Sha, GitHubError> {
     Sha::parse(field_str(v, path, name)?).map_err(|e| bad(path, format!("`{name}`: {e}")))
 }
 
@@ -109,12 +109,12 @@ impl GitHubClient {
         Ok(format!("{}[bot]", self.slug().await?))
     }
 
-    fn repo_url(&self, repo: &RepoName, rest: &str) -> String {
+    pub(super) fn repo_url(&self, repo: &RepoName, rest: &str) -> String {
         self.url(&format!("/repos/{}/{}{rest}", repo.owner(), repo.name()))
     }
 
     /// This App's `warden` check runs on a commit, with more query parameters.
-    fn warden_runs_url(&self, repo: &RepoName, head: &Sha, query: &str) -> String {
+    pub(super) fn warden_runs_url(&self, repo: &RepoName, head: &Sha, query: &str) -> String {
         self.repo_url(
             repo,
             &format!(

@@ -5,5 +5,6 @@ pub mod auth;
 pub mod client;
 pub mod forge;
 pub mod ids;
+mod merge;
 pub mod tarball;
 pub mod webhook;

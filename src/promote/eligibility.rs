@@ -41,6 +41,11 @@ pub struct Candidate<'a> {
     pub required: &'a [Required],
     /// What GitHub says of mergeability (None: not computed yet).
     pub mergeable: Option<bool>,
+    /// Approving reviews branch protection requires, and those the head has.
+    pub reviews_needed: u32,
+    pub approvals: u32,
+    /// Reviewers whose latest review requests changes.
+    pub changes_requested: &'a [String],
 }
 
 /// One condition that does not hold.
@@ -86,6 +91,21 @@ pub enum Unmet {
     },
     NotMergeable,
     MergeabilityUnknown,
+    /// Branch protection wants approving reviews the pull request does not have yet.
+    Review {
+        needed: u32,
+        have: u32,
+    },
+    /// A reviewer asked for changes.
+    ChangesRequested {
+        by: String,
+    },
+    /// GitHub refused the merge (a rule Warden cannot read, for instance), with its message.
+    Refused {
+        message: String,
+    },
+    /// The head moved after the evaluation: the new head is evaluated on its own.
+    HeadMoved,
 }
 
 impl Unmet {
@@ -118,6 +138,14 @@ impl Unmet {
             }
             Unmet::NotMergeable => "resolve the conflicts with the base branch".into(),
             Unmet::MergeabilityUnknown => "GitHub is still computing it; Warden looks again".into(),
+            Unmet::Review { .. } => {
+                "Warden waits for the review branch protection requires; it never bypasses one".into()
+            }
+            Unmet::ChangesRequested { .. } => "address the review, then ask for a new one".into(),
+            Unmet::Refused { .. } => {
+                "see what the pull request's merge box says is missing (a rule, a review or a check Warden cannot read)".into()
+            }
+            Unmet::HeadMoved => "nothing: the new head is checked and evaluated".into(),
         }
     }
 }
@@ -166,6 +194,14 @@ impl fmt::Display for Unmet {
             Unmet::MergeabilityUnknown => {
                 f.write_str("GitHub has not said whether it can be merged")
             }
+            Unmet::Review { needed, have } => write!(
+                f,
+                "branch protection requires {needed} approving review{} and it has {have}",
+                if *needed == 1 { "" } else { "s" }
+            ),
+            Unmet::ChangesRequested { by } => write!(f, "@{by} requested changes"),
+            Unmet::Refused { message } => write!(f, "GitHub refused the merge: {message}"),
+            Unmet::HeadMoved => f.write_str("new commits were pushed after it was evaluated"),
         }
     }
 }
@@ -408,6 +444,15 @@ pub fn evaluate(config: &RepoConfig, c: &Candidate<'_>) -> Verdict {
         unmet.push(Unmet::Author {
             login: c.author.to_string(),
         });
+    }
+    if c.approvals < c.reviews_needed {
+        unmet.push(Unmet::Review {
+            needed: c.reviews_needed,
+            have: c.approvals,
+        });
+    }
+    for by in c.changes_requested {
+        unmet.push(Unmet::ChangesRequested { by: by.clone() });
     }
     match c.mergeable {
         Some(true) => {}

@@ -79,6 +79,9 @@ fn candidate<'a>(c: &'a Case, author: &'a str) -> Candidate<'a> {
         warden_passed: true,
         required: &[],
         mergeable: Some(true),
+        reviews_needed: 0,
+        approvals: 0,
+        changes_requested: &[],
     }
 }
 
@@ -188,6 +191,7 @@ fn every_other_condition_is_named() {
             from: Date::parse("2026-12-01").unwrap(),
             to: Date::parse("2026-12-31").unwrap(),
         });
+    let changes = ["bob".to_string()];
     let cand = Candidate {
         draft: true,
         from_fork: true,
@@ -196,6 +200,9 @@ fn every_other_condition_is_named() {
         warden_passed: false,
         required: &required,
         mergeable: None,
+        reviews_needed: 2,
+        approvals: 1,
+        changes_requested: &changes,
         ..candidate(&c, "mallory")
     };
     let got: Vec<String> = evaluate(&config, &cand)
@@ -214,6 +221,8 @@ fn every_other_condition_is_named() {
             "it is a draft",
             "it comes from a fork",
             "@mallory is not a trusted author",
+            "branch protection requires 2 approving reviews and it has 1",
+            "@bob requested changes",
             "GitHub has not said whether it can be merged",
         ]
     );

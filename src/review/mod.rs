@@ -87,6 +87,11 @@ pub struct Review {
     pub comment: String,
     /// For a push to the deploy branch: one verdict per environment, in config order.
     pub approvals: Option<Vec<EnvironmentVerdict>>,
+    /// The config the change was checked with (the base's, over the org defaults): auto-merge
+    /// is decided by it, never by the pull request's own.
+    pub config: RepoConfig,
+    /// Repo-relative paths of the files that differ between base and head.
+    pub changed_files: Vec<String>,
 }
 
 /// Review a change: check the head with the base's config, diff the affected targets.
@@ -113,7 +118,8 @@ pub fn review(input: &ReviewInput<'_>) -> Review {
         .push
         .is_some_and(|p| p.branch == config.deploy.branch.as_deref().unwrap_or(p.default_branch));
     // A deploy approval vouches for the whole environment, so every target is checked.
-    let changed = (!deploy_push).then(|| changed_files(input.base, input.head));
+    let all_changed = changed_files(input.base, input.head);
+    let changed = (!deploy_push).then(|| all_changed.clone());
     let check_opts = CheckOptions {
         environment: None,
         changed,
@@ -163,6 +169,8 @@ pub fn review(input: &ReviewInput<'_>) -> Review {
         check,
         diff,
         conclusion,
+        config,
+        changed_files: all_changed,
     }
 }
 

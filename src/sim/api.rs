@@ -180,9 +180,41 @@ pub fn check_run_json(inner: &Inner, r: &RepoState, c: &CheckRun) -> Value {
         },
         "name": c.name,
         "check_suite": {"id": c.suite},
-        "app": app_json(inner),
+        "app": match &c.app {
+            None => app_json(inner),
+            Some(slug) => json!({"id": 9_999, "slug": slug, "node_id": "A_ci", "name": slug,
+                "owner": user_json(slug, 9_999, false), "description": null,
+                "external_url": "https://ci.example", "html_url": format!("https://github.com/apps/{slug}"),
+                "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+                "permissions": {}, "events": []}),
+        },
         "pull_requests": [],
     })
+}
+
+pub fn review_json(inner: &Inner, st: &State, v: &super::Review) -> Value {
+    let name = st
+        .repos
+        .get(&v.repo)
+        .map(|r| r.name.to_string())
+        .unwrap_or_default();
+    conform(
+        definition("pull-request-review"),
+        json!({
+            "id": v.id,
+            "node_id": format!("PRR_{}", v.id),
+            "user": user_json(&v.user, login_id(&v.user), v.user.ends_with("[bot]")),
+            "body": "",
+            "state": v.state,
+            "commit_id": v.commit.as_str(),
+            "html_url": format!("https://github.com/{name}/pull/{}#pullrequestreview-{}", v.number, v.id),
+            "pull_request_url": format!("{}/repos/{name}/pulls/{}", inner.api_url, v.number),
+            "submitted_at": "2026-01-01T00:00:00Z",
+            "author_association": "MEMBER",
+            "_links": {"html": {"href": format!("https://github.com/{name}/pull/{}", v.number)},
+                       "pull_request": {"href": format!("{}/repos/{name}/pulls/{}", inner.api_url, v.number)}},
+        }),
+    )
 }
 
 pub fn comment_json(inner: &Inner, r: &RepoState, c: &Comment) -> Value {
@@ -753,6 +785,7 @@ fn dispatch(
                 not_found(Some(op))
             }
         }
+        (Caller::Installation { inst, .. }, "POST", ["graphql"]) => graphql(st, *inst, body),
         (Caller::Installation { inst, .. }, _, ["repos", owner, name, rest @ ..]) => {
             let full = format!("{owner}/{name}");
             match st
@@ -983,6 +1016,144 @@ fn repo_route(
                 _ => not_found(Some(op)),
             }
         }
+        ("GET", ["commits", sha, "pulls"]) => {
+            let op = "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls";
+            let r = &st.repos[&id];
+            let Some(sha) = r.git.resolve(sha) else {
+                return error(Some(op), 422, "No commit found for SHA");
+            };
+            let items = r
+                .pulls
+                .values()
+                .filter(|p| {
+                    p.head_sha == sha
+                        || p.merge_commit.as_ref() == Some(&sha)
+                        || r.git
+                            .commits_between(&p.base_sha, &p.head_sha)
+                            .is_ok_and(|c| c.contains(&sha))
+                })
+                .map(|p| pull_json(inner, r, p))
+                .collect();
+            listed(op, items, &format!("{api}/commits/{sha}/pulls"), query)
+        }
+        ("GET", ["branches", branch @ ..]) if !branch.is_empty() => {
+            let op = "GET /repos/{owner}/{repo}/branches/{branch}";
+            let r = &st.repos[&id];
+            let branch = decode(&branch.join("/"));
+            let Some(tip) = r.git.branch(&branch) else {
+                return error(Some(op), 404, "Branch not found");
+            };
+            let rules = st.rules.get(&(id, branch.clone())).filter(|b| !b.ruleset);
+            let url = format!("{api}/branches/{branch}/protection");
+            let protection = match rules {
+                None => {
+                    json!({"enabled": false, "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []}})
+                }
+                Some(b) => json!({
+                    "url": url,
+                    "enabled": true,
+                    "required_status_checks": {
+                        "url": format!("{url}/required_status_checks"),
+                        "enforcement_level": "non_admins",
+                        "contexts": b.required,
+                        "checks": b.required.iter().map(|c| json!({"context": c, "app_id": null})).collect::<Vec<_>>(),
+                        "contexts_url": format!("{url}/required_status_checks/contexts"),
+                        "strict": false,
+                    },
+                    "required_pull_request_reviews": {
+                        "url": format!("{url}/required_pull_request_reviews"),
+                        "dismiss_stale_reviews": false,
+                        "require_code_owner_reviews": false,
+                        "required_approving_review_count": b.reviews,
+                    },
+                }),
+            };
+            out(
+                op,
+                200,
+                json!({
+                    "name": branch,
+                    "commit": commit_json(inner, r, &tip),
+                    "_links": {"html": format!("https://github.com/{}/tree/{branch}", r.name), "self": format!("{api}/branches/{branch}")},
+                    "protected": rules.is_some(),
+                    "protection": protection,
+                    "protection_url": url,
+                }),
+            )
+        }
+        ("GET", ["rules", "branches", branch @ ..]) if !branch.is_empty() => {
+            let op = "GET /repos/{owner}/{repo}/rules/branches/{branch}";
+            let branch = decode(&branch.join("/"));
+            let source = st.repos[&id].name.to_string();
+            let mut items = Vec::new();
+            if let Some(b) = st.rules.get(&(id, branch.clone())).filter(|b| b.ruleset) {
+                let common = |kind: &str, parameters: Value| {
+                    json!({"type": kind, "parameters": parameters, "ruleset_source_type": "Repository",
+                           "ruleset_source": source, "ruleset_id": 1})
+                };
+                if !b.required.is_empty() {
+                    items.push(common(
+                        "required_status_checks",
+                        json!({"required_status_checks": b.required.iter().map(|c| json!({"context": c})).collect::<Vec<_>>(),
+                               "strict_required_status_checks_policy": false}),
+                    ));
+                }
+                if b.reviews > 0 {
+                    items.push(common(
+                        "pull_request",
+                        json!({"required_approving_review_count": b.reviews, "dismiss_stale_reviews_on_push": false,
+                               "require_code_owner_review": false, "require_last_push_approval": false,
+                               "required_review_thread_resolution": false}),
+                    ));
+                }
+                if b.merge_queue {
+                    items.push(common(
+                        "merge_queue",
+                        json!({"check_response_timeout_minutes": 60, "grouping_strategy": "ALLGREEN",
+                               "max_entries_to_build": 5, "max_entries_to_merge": 5, "merge_method": "SQUASH",
+                               "min_entries_to_merge": 1, "min_entries_to_merge_wait_minutes": 5}),
+                    ));
+                }
+            }
+            listed(op, items, &format!("{api}/rules/branches/{branch}"), query)
+        }
+        ("GET", ["pulls", n, "reviews"]) => {
+            let op = "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews";
+            let Some(n) = n
+                .parse::<u64>()
+                .ok()
+                .filter(|n| st.repos[&id].pulls.contains_key(n))
+            else {
+                return not_found(Some(op));
+            };
+            let items = st
+                .reviews
+                .iter()
+                .filter(|v| v.repo == id && v.number == n)
+                .map(|v| review_json(inner, st, v))
+                .collect();
+            listed(op, items, &format!("{api}/pulls/{n}/reviews"), query)
+        }
+        ("DELETE", ["git", "refs", "heads", branch @ ..]) if !branch.is_empty() => {
+            let op = "DELETE /repos/{owner}/{repo}/git/refs/{ref}";
+            let branch = decode(&branch.join("/"));
+            let r = &st.repos[&id];
+            if r.git.branch(&branch).is_none() {
+                return error(Some(op), 422, "Reference does not exist");
+            }
+            if branch == r.default_branch {
+                return error(Some(op), 422, "Cannot delete the default branch");
+            }
+            match r.git.delete_branch(&branch) {
+                Ok(()) => Out {
+                    status: 204,
+                    body: None,
+                    headers: Vec::new(),
+                    op: Some(op),
+                },
+                Err(e) => error(Some(op), 500, &e.to_string()),
+            }
+        }
         ("GET", ["commits", reference @ .., last])
             if matches!(*last, "check-runs" | "statuses" | "status") && !reference.is_empty() =>
         {
@@ -1003,7 +1174,7 @@ fn repo_route(
                         .values()
                         .filter(|c| c.repo == id && c.head_sha == sha)
                         .filter(|c| name.as_deref().is_none_or(|n| c.name == n))
-                        .filter(|_| app.is_none_or(|a| a == inner.opts.app_id))
+                        .filter(|c| app.is_none_or(|a| a == inner.opts.app_id && c.app.is_none()))
                         .filter(|c| status.is_none_or(|s| c.status == s))
                         .collect();
                     if latest {
@@ -1291,6 +1462,7 @@ fn repo_route(
             };
             let v = status_json(&api, &s);
             st.statuses.push(s);
+            super::hooks::status_event(inner, st, id, sid);
             out(op, 201, v)
         }
         ("GET", ["issues", n, "comments"]) => {
@@ -1636,6 +1808,7 @@ fn create_check_run(inner: &Inner, st: &mut State, repo: u64, body: Option<&Valu
             .map(str::to_string)
             .unwrap_or_else(|| t(now())),
         suite,
+        app: None,
     };
     let v = check_run_json(inner, &st.repos[&repo], &run);
     st.check_runs.insert(id, run);
@@ -1704,6 +1877,104 @@ fn update_check_run(
     out(op, 200, v)
 }
 
+/// What branch rules still want before pull request `n` may merge into `base` (the merge
+/// endpoint's 405 message), if anything.
+fn rules_unmet(st: &State, repo: u64, n: u64, base: &str, head: &Sha) -> Option<String> {
+    let rules = st.rules.get(&(repo, base.to_string()))?;
+    if rules.merge_queue {
+        return Some("Changes must be made through the merge queue".into());
+    }
+    for name in &rules.required {
+        let run = st
+            .check_runs
+            .values()
+            .rev()
+            .find(|c| c.repo == repo && c.head_sha == *head && c.name == *name);
+        let status = st
+            .statuses
+            .iter()
+            .rev()
+            .find(|s| s.repo == repo && s.sha == *head && s.context == *name);
+        let passed = match (run, status) {
+            (Some(c), _) => {
+                c.status == "completed"
+                    && matches!(
+                        c.conclusion.as_deref(),
+                        Some("success" | "neutral" | "skipped")
+                    )
+            }
+            (None, Some(s)) => s.state == "success",
+            (None, None) => false,
+        };
+        if !passed {
+            return Some(format!("Required status check \"{name}\" is expected."));
+        }
+    }
+    let mut latest: Vec<(&str, &str)> = Vec::new();
+    for v in st
+        .reviews
+        .iter()
+        .filter(|v| v.repo == repo && v.number == n)
+    {
+        latest.retain(|(u, _)| *u != v.user);
+        latest.push((&v.user, &v.state));
+    }
+    let approvals = latest.iter().filter(|(_, s)| *s == "APPROVED").count() as u32;
+    if approvals < rules.reviews {
+        return Some(format!(
+            "At least {} approving review{} required by reviewers with write access.",
+            rules.reviews,
+            if rules.reviews == 1 { " is" } else { "s are" }
+        ));
+    }
+    None
+}
+
+/// `POST /graphql`: the one mutation Warden uses, `enqueuePullRequest`.
+fn graphql(st: &mut State, inst: u64, body: Option<&Value>) -> Out {
+    let b = body.cloned().unwrap_or(Value::Null);
+    let query = b["query"].as_str().unwrap_or_default();
+    let fail = |m: &str| Out {
+        status: 200,
+        body: Some(json!({"data": null, "errors": [{"message": m}]})),
+        headers: Vec::new(),
+        op: None,
+    };
+    if !query.contains("enqueuePullRequest") {
+        return fail("the simulator answers only enqueuePullRequest");
+    }
+    let id = b["variables"]["id"].as_str().unwrap_or_default();
+    let oid = b["variables"]["oid"].as_str();
+    let found = st.repos.values().find_map(|r| {
+        r.pulls
+            .values()
+            .find(|p| format!("PR_{}", p.id) == id)
+            .map(|p| (r.id, r.inst, p.number, p.head_sha.clone(), p.state.clone()))
+    });
+    let Some((repo, owner, number, head, state)) = found.filter(|f| f.1 == inst) else {
+        return fail(&format!(
+            "Could not resolve to a node with the global id of '{id}'"
+        ));
+    };
+    let _ = owner;
+    if state != "open" {
+        return fail("Pull request is not open");
+    }
+    if oid.is_some_and(|o| o != head.as_str()) {
+        return fail("Expected head oid does not match the pull request's head");
+    }
+    let entry = st.id();
+    st.merge_queue.push((repo, number, head));
+    Out {
+        status: 200,
+        body: Some(
+            json!({"data": {"enqueuePullRequest": {"mergeQueueEntry": {"id": format!("MQE_{entry}")}}}}),
+        ),
+        headers: Vec::new(),
+        op: None,
+    }
+}
+
 fn merge(inner: &Inner, st: &mut State, repo: u64, n: &str, body: Option<&Value>) -> Out {
     let op = "PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge";
     let Some(n) = n
@@ -1732,6 +2003,9 @@ fn merge(inner: &Inner, st: &mut State, repo: u64, n: &str, body: Option<&Value>
             409,
             "Head branch was modified. Review and try the merge again.",
         );
+    }
+    if let Some(why) = rules_unmet(st, repo, n, &base_ref, &head_sha) {
+        return error(Some(op), 405, &why);
     }
     let method = b["merge_method"].as_str().unwrap_or("merge");
     if !["merge", "squash", "rebase"].contains(&method) {

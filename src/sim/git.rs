@@ -293,6 +293,16 @@ impl GitRepo {
         .map(|_| ())
     }
 
+    /// Delete `branch`.
+    pub fn delete_branch(&self, branch: &str) -> io::Result<()> {
+        self.run(
+            &["update-ref", "-d", &format!("refs/heads/{branch}")],
+            None,
+            &[],
+        )
+        .map(|_| ())
+    }
+
     /// Commits in `head` not in `base`, oldest first.
     pub fn commits_between(&self, base: &Sha, head: &Sha) -> io::Result<Vec<Sha>> {
         let out = self.text(&["rev-list", "--reverse", &format!("{base}..{head}")])?;

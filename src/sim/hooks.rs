@@ -462,3 +462,50 @@ pub fn comment_event(inner: &Inner, st: &mut State, id: u64, action: &str, from:
     }
     emit(inner, st, "issue_comment", payload);
 }
+
+/// A `pull_request_review` event.
+pub fn review_event(
+    inner: &Inner,
+    st: &mut State,
+    repo: u64,
+    number: u64,
+    review: Value,
+    sender: &str,
+) {
+    let Some(r) = st.repos.get(&repo) else { return };
+    let Some(p) = r.pulls.get(&number) else {
+        return;
+    };
+    let payload = json!({
+        "action": "submitted",
+        "review": review,
+        "pull_request": pull_json(inner, r, p),
+        "repository": repo_json(inner, r),
+        "sender": user_json(sender, super::api::login_id(sender), sender.ends_with("[bot]")),
+    });
+    emit(inner, st, "pull_request_review", payload);
+}
+
+/// A `status` event for the status with this id.
+pub fn status_event(inner: &Inner, st: &mut State, repo: u64, id: u64) {
+    let Some(r) = st.repos.get(&repo) else { return };
+    let Some(s) = st.statuses.iter().find(|s| s.id == id) else {
+        return;
+    };
+    let payload = json!({
+        "id": s.id,
+        "sha": s.sha.as_str(),
+        "name": r.name.to_string(),
+        "context": s.context,
+        "state": s.state,
+        "description": s.description,
+        "target_url": s.target_url,
+        "branches": [],
+        "commit": {"sha": s.sha.as_str()},
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "repository": repo_json(inner, r),
+        "sender": user_json(r.name.owner(), 1, false),
+    });
+    emit(inner, st, "status", payload);
+}

@@ -90,6 +90,32 @@ pub struct PullView {
     pub merged: bool,
     pub draft: bool,
     pub labels: Vec<String>,
+    pub merge_commit: Option<Sha>,
+}
+
+/// What a branch requires before a pull request into it may merge (`Sim::protect`).
+#[derive(Debug, Clone, Default)]
+pub struct BranchRules {
+    /// Check or status names that must pass.
+    pub required: Vec<String>,
+    /// Approving reviews needed.
+    pub reviews: u32,
+    /// Merges only through the merge queue (rulesets only).
+    pub merge_queue: bool,
+    /// Served as a ruleset (`GET /repos/{o}/{r}/rules/branches/{b}`) rather than classic branch
+    /// protection (`GET /repos/{o}/{r}/branches/{b}`).
+    pub ruleset: bool,
+}
+
+/// A pull-request review.
+#[derive(Debug, Clone)]
+pub(crate) struct Review {
+    pub id: u64,
+    pub repo: u64,
+    pub number: u64,
+    pub user: String,
+    pub state: String,
+    pub commit: Sha,
 }
 
 /// A commit status.
@@ -182,6 +208,8 @@ pub(crate) struct CheckRun {
     pub started_at: String,
     pub completed_at: Option<String>,
     pub suite: u64,
+    /// The slug of the App that made it, when not the simulated App (another CI).
+    pub app: Option<String>,
 }
 
 pub(crate) struct Comment {
@@ -251,6 +279,11 @@ pub(crate) struct State {
     pub reactions: Vec<(u64, String, String)>,
     /// (org, team slug, login) of active team members.
     pub team_members: std::collections::HashSet<(String, String, String)>,
+    /// Branch rules by (repository, branch).
+    pub rules: HashMap<(u64, String), BranchRules>,
+    pub reviews: Vec<Review>,
+    /// Merge-queue entries: (repository, pull request, expected head).
+    pub merge_queue: Vec<(u64, u64, Sha)>,
 }
 
 impl State {
@@ -851,7 +884,113 @@ impl Sim {
             merged: p.merged,
             draft: p.draft,
             labels: p.labels.clone(),
+            merge_commit: p.merge_commit.clone(),
         })
+    }
+
+    /// Protect `branch`: merges into it need `rules` (enforced by the merge endpoint).
+    pub fn protect(&self, repo: RepoId, branch: &str, rules: BranchRules) {
+        self.inner
+            .lock()
+            .rules
+            .insert((repo.0, branch.to_string()), rules);
+    }
+
+    /// `user` reviews the pull request's head (`APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`);
+    /// sends `pull_request_review` `submitted`.
+    pub fn review(&self, repo: RepoId, n: PrNumber, user: &str, state: &str) {
+        let mut st = self.inner.lock();
+        let Some(head) = st
+            .repos
+            .get(&repo.0)
+            .and_then(|r| r.pulls.get(&n.0))
+            .map(|p| p.head_sha.clone())
+        else {
+            return;
+        };
+        let id = st.id();
+        let review = Review {
+            id,
+            repo: repo.0,
+            number: n.0,
+            user: user.to_string(),
+            state: state.to_string(),
+            commit: head,
+        };
+        let review_json = api::review_json(&self.inner, &st, &review);
+        st.reviews.push(review);
+        hooks::review_event(&self.inner, &mut st, repo.0, n.0, review_json, user);
+    }
+
+    /// Another CI system's check run on `sha`: completed with `conclusion`, or in progress when
+    /// `None`. Sends `check_run` (`completed` or `created`).
+    pub fn external_check(&self, repo: RepoId, sha: &Sha, name: &str, conclusion: Option<&str>) {
+        let mut st = self.inner.lock();
+        let id = st.id();
+        let suite = st.id();
+        st.clock += 1;
+        let time = crate::github::client::format_time(st.clock as i64);
+        st.check_runs.insert(
+            id,
+            CheckRun {
+                id,
+                repo: repo.0,
+                name: name.to_string(),
+                head_sha: sha.clone(),
+                status: if conclusion.is_some() {
+                    "completed"
+                } else {
+                    "in_progress"
+                }
+                .into(),
+                conclusion: conclusion.map(str::to_string),
+                output: json!({}),
+                annotations: Vec::new(),
+                details_url: None,
+                external_id: None,
+                started_at: time.clone(),
+                completed_at: conclusion.map(|_| time),
+                suite,
+                app: Some("ci".into()),
+            },
+        );
+        let action = if conclusion.is_some() {
+            "completed"
+        } else {
+            "created"
+        };
+        hooks::check_run_event(&self.inner, &mut st, repo.0, id, action);
+    }
+
+    /// A commit status from another system; sends `status`.
+    pub fn set_status(&self, repo: RepoId, sha: &Sha, context: &str, state: &str) {
+        let mut st = self.inner.lock();
+        let id = st.id();
+        st.clock += 1;
+        let created = st.clock;
+        let status = Status {
+            id,
+            repo: repo.0,
+            sha: sha.clone(),
+            state: state.to_string(),
+            context: context.to_string(),
+            description: None,
+            target_url: None,
+            created,
+        };
+        st.statuses.push(status);
+        hooks::status_event(&self.inner, &mut st, repo.0, id);
+    }
+
+    /// The merge queue's entries: (pull request, expected head).
+    pub fn merge_queue(&self, repo: RepoId) -> Vec<(PrNumber, Sha)> {
+        self.inner
+            .lock()
+            .merge_queue
+            .iter()
+            .filter(|(r, _, _)| *r == repo.0)
+            .map(|(_, n, s)| (PrNumber(*n), s.clone()))
+            .collect()
     }
 
     /// The check runs of a repository, in creation order.
@@ -870,7 +1009,11 @@ impl Sim {
                 summary: c.output["summary"].as_str().map(str::to_string),
                 text: c.output["text"].as_str().map(str::to_string),
                 annotations: c.annotations.clone(),
-                app_id: self.inner.opts.app_id,
+                app_id: if c.app.is_some() {
+                    9_999
+                } else {
+                    self.inner.opts.app_id
+                },
                 details_url: c.details_url.clone(),
             })
             .collect()

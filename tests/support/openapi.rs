@@ -93,7 +93,8 @@ impl Spec {
     }
 
     /// The operation a concrete request path is (query ignored). A literal segment beats a
-    /// parameter; `{path}` of the contents endpoint takes the rest of the path.
+    /// parameter; a last `{path}`, `{ref}` or `{branch}` (file paths, `heads/a/b`, branch names
+    /// with slashes) takes the rest of the path.
     pub fn find(&self, method: &str, path: &str) -> Option<&Operation> {
         let path = path.split('?').next().unwrap_or(path);
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -107,7 +108,9 @@ impl Spec {
             let mut ok = true;
             let mut i = 0;
             for (n, seg) in op.segments.iter().enumerate() {
-                if seg == "{path}" && n + 1 == op.segments.len() {
+                if matches!(seg.as_str(), "{path}" | "{ref}" | "{branch}")
+                    && n + 1 == op.segments.len()
+                {
                     ok = i < parts.len();
                     i = parts.len();
                     break;
@@ -179,4 +182,40 @@ impl Operation {
             _ => Vec::new(),
         }
     }
+}
+
+/// Every request Warden sent and every answer the simulator gave validates against GitHub's
+/// OpenAPI description.
+pub fn assert_documented(sim: &warden::sim::Sim) {
+    let spec = Spec::load();
+    let exchanges = sim.exchanges();
+    assert!(!exchanges.is_empty(), "no API exchanges recorded");
+    let mut problems = Vec::new();
+    for x in &exchanges {
+        // GraphQL (the merge queue's one mutation) is not part of the REST description; the
+        // tests that use it check what was sent.
+        if x.path == "/graphql" {
+            continue;
+        }
+        let Some(op) = spec.find(&x.method, &x.path) else {
+            problems.push(format!(
+                "{} {}: not a documented operation",
+                x.method, x.path
+            ));
+            continue;
+        };
+        for e in op.check_request(x.request_body.as_ref()) {
+            problems.push(format!("{} {} request: {e}", x.method, x.path));
+        }
+        for e in op.check_response(x.status, x.response_body.as_ref()) {
+            problems.push(format!("{} {} → {}: {e}", x.method, x.path, x.status));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} exchanges are not as documented:\n{}",
+        problems.len(),
+        exchanges.len(),
+        problems.join("\n")
+    );
 }
