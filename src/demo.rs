@@ -290,6 +290,33 @@ pub async fn run(repo_dir: &Path, threads: usize) -> Result<DemoReport, DemoErro
         });
     }
     let deploy = deploy(&sim, repo, pulls[0].number, &signer).await?;
+    // Each check run ends with Warden's auto-merge verdict, written once it decided.
+    for p in &mut pulls {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let run = sim
+                .check_runs(repo)
+                .into_iter()
+                .rev()
+                .find(|r| r.name == CHECK_NAME && r.head_sha == p.head);
+            if let Some(run) = run
+                && run
+                    .summary
+                    .as_deref()
+                    .is_some_and(|s| s.contains(crate::promote::verdict::SECTION_MARKER))
+            {
+                p.run = run;
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(DemoError::Timeout(format!(
+                    "the auto-merge verdict on pull request #{}",
+                    p.number
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     warden.stop().await?;
     sim.shutdown().await;
     Ok(DemoReport {
