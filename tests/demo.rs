@@ -14,6 +14,19 @@ async fn the_demo_checks_both_pull_requests_then_approves_and_deploys_the_merge(
     assert_eq!(conclusions, ["success", "failure"]);
     assert!(report.pulls[0].comment.is_some());
     assert!(!report.pulls[1].run.annotations.is_empty());
+    // Warden merged the Renovate bump itself, and said why the production change waits.
+    let summary = |i: usize| report.pulls[i].run.summary.clone().unwrap_or_default();
+    assert!(
+        summary(0).contains("**Merged** by Warden (squash)"),
+        "{}",
+        summary(0)
+    );
+    assert!(summary(1).contains("**Not auto-merged**"), "{}", summary(1));
+    assert!(
+        summary(1).contains("@alice is not a trusted author"),
+        "{}",
+        summary(1)
+    );
 
     let d = &report.deploy;
     let envs: Vec<(&str, &str)> = d
