@@ -147,6 +147,29 @@ pub async fn completed_run(
     }
 }
 
+/// The demo App serving against `sim` (state in `data_dir`, approvals signed by `signer`), with
+/// the repository `acme/gitops` installed for `acme` and `repo_dir` committed to `main`; returns
+/// once Warden checked that commit. The common start of the end-to-end tests.
+pub async fn serve_demo_repo(
+    sim: &Sim,
+    data_dir: &Path,
+    secret: &str,
+    signer: Option<Arc<crate::signal::Signer>>,
+    repo_dir: &Path,
+) -> Result<(RunningWarden, RepoId, Sha), DemoError> {
+    let warden = start_warden(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        sim_setup(sim, data_dir, secret, signer),
+    )
+    .await?;
+    sim.set_webhook_url(Some(warden.webhook_url()));
+    let inst = sim.create_installation("acme");
+    let repo = sim.create_repo(inst, "acme/gitops", "main", true)?;
+    let main = sim.commit_dir(repo, "main", repo_dir, "Shop config")?;
+    completed_run(sim, repo, &main, Duration::from_secs(60)).await?;
+    Ok((warden, repo, main))
+}
+
 /// A fresh signing key for deploy approvals.
 pub fn random_signer() -> Result<crate::signal::Signer, DemoError> {
     let mut seed = [0u8; 32];

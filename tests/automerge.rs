@@ -8,7 +8,7 @@ mod openapi;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use warden::demo::{RunningWarden, completed_run, sim_setup, start_sim, start_warden};
+use warden::demo::{RunningWarden, completed_run, serve_demo_repo, start_sim};
 use warden::github::ids::{PrNumber, RepoId, Sha};
 use warden::sim::{BranchRules, Sim};
 
@@ -36,21 +36,9 @@ struct World {
 async fn world(rules: BranchRules) -> World {
     let sim = start_sim(SECRET).await.expect("sim");
     let data = tempfile::tempdir().unwrap();
-    let warden = start_warden(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        sim_setup(&sim, data.path(), SECRET, None),
-    )
-    .await
-    .expect("warden");
-    sim.set_webhook_url(Some(warden.webhook_url()));
-    let inst = sim.create_installation("acme");
-    let repo = sim.create_repo(inst, "acme/gitops", "main", true).unwrap();
-    let main = sim
-        .commit_dir(repo, "main", &demo_dir(), "Shop config")
-        .unwrap();
-    completed_run(&sim, repo, &main, WAIT)
+    let (warden, repo, _) = serve_demo_repo(&sim, data.path(), SECRET, None, &demo_dir())
         .await
-        .expect("main checked");
+        .expect("warden");
     sim.protect(repo, "main", rules);
     for (user, p) in [("writer", "write"), ("dev", "write")] {
         sim.set_permission(repo, user, p);

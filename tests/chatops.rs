@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use warden::chatops::reply::REPLY_MARKER;
-use warden::demo::{RunningWarden, completed_run, start_warden};
-use warden::demo::{sim_setup, start_sim};
+use warden::demo::{RunningWarden, completed_run, serve_demo_repo, start_sim};
 use warden::github::ids::{CommentId, PrNumber, RepoId};
 use warden::sim::Sim;
 
@@ -30,21 +29,9 @@ struct World {
 async fn world() -> World {
     let sim = start_sim(SECRET).await.expect("sim");
     let data = tempfile::tempdir().unwrap();
-    let warden = start_warden(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        sim_setup(&sim, data.path(), SECRET, None),
-    )
-    .await
-    .expect("warden");
-    sim.set_webhook_url(Some(warden.webhook_url()));
-    let inst = sim.create_installation("acme");
-    let repo = sim.create_repo(inst, "acme/gitops", "main", true).unwrap();
-    let main = sim
-        .commit_dir(repo, "main", &demo_dir(), "Shop config")
-        .unwrap();
-    completed_run(&sim, repo, &main, WAIT)
+    let (warden, repo, _) = serve_demo_repo(&sim, data.path(), SECRET, None, &demo_dir())
         .await
-        .expect("main checked");
+        .expect("warden");
     let path = "overlays/staging/kustomization.yaml";
     let text = std::fs::read_to_string(demo_dir().join(path))
         .unwrap()

@@ -1119,11 +1119,7 @@ fn repo_route(
         }
         ("GET", ["pulls", n, "reviews"]) => {
             let op = "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews";
-            let Some(n) = n
-                .parse::<u64>()
-                .ok()
-                .filter(|n| st.repos[&id].pulls.contains_key(n))
-            else {
+            let Some(n) = pull_number(st, id, n) else {
                 return not_found(Some(op));
             };
             let items = st
@@ -1468,7 +1464,7 @@ fn repo_route(
         ("GET", ["issues", n, "comments"]) => {
             let op = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments";
             let r = &st.repos[&id];
-            let Some(n) = n.parse::<u64>().ok().filter(|n| r.pulls.contains_key(n)) else {
+            let Some(n) = pull_number(st, id, n) else {
                 return not_found(Some(op));
             };
             let items = st
@@ -1481,11 +1477,7 @@ fn repo_route(
         }
         ("POST", ["issues", n, "comments"]) => {
             let op = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
-            let Some(n) = n
-                .parse::<u64>()
-                .ok()
-                .filter(|n| st.repos[&id].pulls.contains_key(n))
-            else {
+            let Some(n) = pull_number(st, id, n) else {
                 return not_found(Some(op));
             };
             let text = match comment_body(op, body) {
@@ -1875,6 +1867,13 @@ fn update_check_run(
     c.annotations.extend(annotations);
     let v = check_run_json(inner, &st.repos[&repo], &st.check_runs[&cid]);
     out(op, 200, v)
+}
+
+/// The number of a pull request of `repo`, from a path segment.
+fn pull_number(st: &State, repo: u64, n: &str) -> Option<u64> {
+    n.parse::<u64>()
+        .ok()
+        .filter(|n| st.repos.get(&repo).is_some_and(|r| r.pulls.contains_key(n)))
 }
 
 /// What branch rules still want before pull request `n` may merge into `base` (the merge
