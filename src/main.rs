@@ -80,6 +80,29 @@ enum Command {
         after_help = "Examples:\n  warden diff --base origin/main\n  warden diff --base main --head feature --env staging\n  warden diff --base HEAD~1 --format json | jq '.summary.classes'"
     )]
     Diff(DiffArgs),
+    /// Promote image versions from one environment to the next, on a local checkout.
+    ///
+    /// For each target of ENV (--to), the matching target of the source environment (--from,
+    /// default: the environment before ENV in `.github/warden.yml`) is found: the directory
+    /// with the path segment ENV replaced by the source's name, else the only target of each.
+    /// Both are rendered, and every image the two use with a different tag or digest is set,
+    /// in the destination overlay's own `images:` entries, to the source's reference. Only the
+    /// bytes of `newTag` / `digest` values change (an entry or `images:` is added in the file's
+    /// style when missing); comments, key order and quoting stay. The edited overlay is
+    /// rendered again and must use exactly the source's images.
+    ///
+    /// Prints, per target, `image old → new` lines and the files changed; with --dry-run, the
+    /// unified diff instead, writing nothing. All or nothing: when an image cannot be promoted
+    /// automatically (it is set by a patch, two entries conflict, no source target matches…),
+    /// nothing is written and every problem is listed with the file to edit by hand. See
+    /// docs/promote.md.
+    ///
+    /// Exit status: 0 when promoted or already up to date, 1 when some image cannot be
+    /// promoted automatically, 2 on usage errors (unknown environment, no source environment).
+    #[command(
+        after_help = "Examples:\n  warden promote --to production --dry-run\n  warden promote --repo ../gitops --from staging --to production"
+    )]
+    Promote(PromoteArgs),
     /// Run Warden as a GitHub App: receive webhooks, check every pull request to a config repo
     /// and post a `warden` check run and one sticky comment with the rendered diff.
     ///
@@ -187,7 +210,10 @@ enum ColorChoice {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `check` and `diff` keep 1 for "errors found" / "renders differ"; their failures are 2.
-    let status_one_taken = matches!(cli.command, Command::Check(_) | Command::Diff(_));
+    let status_one_taken = matches!(
+        cli.command,
+        Command::Check(_) | Command::Diff(_) | Command::Promote(_)
+    );
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -205,6 +231,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Diff(args) => diff(args),
+        Command::Promote(args) => promote(args),
         Command::Serve { config } => serve(config.as_deref()),
         Command::Demo { repo } => demo(&repo),
         Command::Keygen { out } => keygen(&out),
@@ -438,6 +465,81 @@ fn diff(a: DiffArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[derive(clap::Args)]
+struct PromoteArgs {
+    /// The config repo checkout to edit.
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    /// The environment to promote to.
+    #[arg(long, value_name = "ENV")]
+    to: String,
+    /// The environment to promote from (default: the one before --to in `environments:`).
+    #[arg(long, value_name = "ENV")]
+    from: Option<String>,
+    /// Print the unified diff of the files instead of writing them.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn promote(a: PromoteArgs) -> Result<ExitCode> {
+    if !a.repo.is_dir() {
+        bail!("--repo {}: not a directory", a.repo.display());
+    }
+    let snap = Snapshot::from_dir(&a.repo)?;
+    let (config, config_errors) = warden::checks::run::load_config(&snap, None);
+    if !config_errors.is_empty() {
+        let list: Vec<String> = config_errors
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{}: {}",
+                    f.file.as_deref().unwrap_or(".github/warden.yml"),
+                    f.line,
+                    f.message
+                )
+            })
+            .collect();
+        bail!("invalid repo config:\n{}", list.join("\n"));
+    }
+    let p = warden::promote::plan::plan(&snap, &config, a.from.as_deref(), &a.to)?;
+    if !p.problems.is_empty() {
+        eprintln!(
+            "cannot promote {} to {}; nothing was written:",
+            p.from, p.to
+        );
+        for problem in &p.problems {
+            eprintln!("  - {problem}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let mut out = std::io::stdout().lock();
+    if p.up_to_date() {
+        writeln!(out, "{} is already up to date with {}", p.to, p.from)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "Promoting {} → {}", p.from, p.to)?;
+    for t in p.targets.iter().filter(|t| !t.images.is_empty()) {
+        writeln!(out, "{} (from {}):", t.to_dir, t.from_dir)?;
+        for i in &t.images {
+            writeln!(out, "  {} → {}", i.old, i.new)?;
+        }
+    }
+    if a.dry_run {
+        for f in &p.files {
+            write!(out, "{}", f.unified_diff())?;
+        }
+        writeln!(out, "Dry run: nothing written.")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for f in &p.files {
+        let path = snap.path(&f.path);
+        std::fs::write(&path, &f.after)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(out, "Changed {}", f.path)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--org-config FILE`: its name and text.
